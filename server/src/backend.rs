@@ -1,0 +1,139 @@
+//! The server's state and the tower-lsp entry points, each a thin call into `handlers`
+//! wrapped in the panic guard.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use tower_lsp::jsonrpc::{self, Result};
+use tower_lsp::lsp_types::{
+    CompletionParams, CompletionResponse, DidChangeConfigurationParams, DidChangeTextDocumentParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams, InitializeParams,
+    InitializeResult, InitializedParams,
+};
+use tower_lsp::{Client, LanguageServer};
+
+use crate::cancel::InFlight;
+use crate::config::Config;
+use crate::document_store::DocumentStore;
+use crate::engine::CompletionEngine;
+use crate::handlers;
+use crate::logging::LogControl;
+use crate::panic_guard::PanicReporter;
+use crate::position::PositionEncoding;
+use crate::protocol::{InlineCompletionList, InlineCompletionParams};
+
+/// Everything the handlers share.
+pub struct Backend {
+    /// The connection back to the editor.
+    pub(crate) client: Client,
+    /// The open buffers.
+    pub(crate) documents: DocumentStore,
+    /// Agreed at `initialize`; UTF-16 until then.
+    pub(crate) encoding: OnceLock<PositionEncoding>,
+    /// Current settings. A std lock: never held across an `.await`.
+    pub(crate) config: RwLock<Config>,
+    /// The completion running for each document.
+    pub(crate) in_flight: InFlight,
+    /// Computes suggestions.
+    pub(crate) engine: Arc<dyn CompletionEngine>,
+    /// Whether the client answers `workspace/configuration`.
+    pub(crate) pulls_configuration: AtomicBool,
+    /// Whether the client asked to shut down (decides the exit code).
+    pub(crate) shutdown_requested: Arc<AtomicBool>,
+    /// Reports caught panics to the user.
+    pub(crate) panics: PanicReporter,
+    /// Changes the log level at run time.
+    pub(crate) log: LogControl,
+}
+
+impl Backend {
+    /// Builds the state for one connection.
+    pub(crate) fn new(
+        client: Client,
+        config: Config,
+        engine: Arc<dyn CompletionEngine>,
+        log: LogControl,
+        shutdown_requested: Arc<AtomicBool>,
+    ) -> Self {
+        Backend {
+            panics: PanicReporter::new(client.clone()),
+            client,
+            documents: DocumentStore::default(),
+            encoding: OnceLock::new(),
+            config: RwLock::new(config),
+            in_flight: InFlight::default(),
+            engine,
+            pulls_configuration: AtomicBool::new(false),
+            shutdown_requested,
+            log,
+        }
+    }
+
+    /// The negotiated position encoding.
+    pub(crate) fn encoding(&self) -> PositionEncoding {
+        self.encoding.get().copied().unwrap_or_default()
+    }
+
+    /// A copy of the current settings.
+    pub(crate) fn config(&self) -> Config {
+        self.config.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// `textDocument/inlineCompletion` (LSP 3.18), registered as a custom method.
+    pub async fn inline_completion(&self, params: InlineCompletionParams) -> Result<Option<InlineCompletionList>> {
+        self.panics
+            .guard("textDocument/inlineCompletion", handlers::inline_completion::handle(self, params))
+            .await
+            .unwrap_or_else(|| Err(jsonrpc::Error::internal_error()))
+    }
+}
+
+#[tower_lsp::async_trait]
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        self.panics
+            .guard("initialize", async { handlers::initialize::handle(self, params) })
+            .await
+            .unwrap_or_else(|| Err(jsonrpc::Error::internal_error()))
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let _ = self.panics.guard("initialized", handlers::initialize::initialized(self)).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.shutdown_requested.store(true, Ordering::SeqCst);
+        handlers::shutdown::handle(self);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let _ = self.panics.guard("textDocument/didOpen", async { handlers::did_open::handle(self, params) }).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let _ = self.panics.guard("textDocument/didChange", async { handlers::did_change::handle(self, params) }).await;
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        let _ = self.panics.guard("textDocument/didSave", async { handlers::did_save::handle(self, params) }).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let _ = self.panics.guard("textDocument/didClose", async { handlers::did_close::handle(self, params) }).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let _ = self
+            .panics
+            .guard("workspace/didChangeConfiguration", handlers::did_change_configuration::handle(self, params))
+            .await;
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        self.panics
+            .guard("textDocument/completion", handlers::completion::handle(self, params))
+            .await
+            .unwrap_or_else(|| Err(jsonrpc::Error::internal_error()))
+    }
+}

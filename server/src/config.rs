@@ -1,0 +1,106 @@
+//! User settings: from the command line, `initializationOptions` and
+//! `workspace/didChangeConfiguration`, later sources overriding earlier ones key by key.
+
+use serde_json::Value;
+
+/// Settings that change what the server does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Model to load: a path to a `.gguf` file or a hub reference; `None` for none yet.
+    pub model: Option<String>,
+    /// Whether completions are offered at all.
+    pub enable: bool,
+    /// Most tokens one suggestion may have.
+    pub max_tokens: u32,
+    /// Log filter for stderr and `window/logMessage` (`error`..`trace`, or an env-filter string).
+    pub log_level: String,
+    /// Inference threads; `None` means one per physical core.
+    pub threads: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { model: None, enable: true, max_tokens: 64, log_level: "info".into(), threads: None }
+    }
+}
+
+/// The upper bound we accept for `maxTokens`.
+const MAX_TOKENS_LIMIT: u32 = 4096;
+
+impl Config {
+    /// Applies the keys present in a settings object, accepting both a bare object and
+    /// one nested under `"infill"` (VS Code sends the section, others the whole tree).
+    /// Keys of the wrong type are skipped and named in the returned warnings.
+    pub fn merge_json(&mut self, settings: &Value) -> Vec<String> {
+        let settings = settings.get("infill").unwrap_or(settings);
+        let mut warnings = Vec::new();
+        let Some(map) = settings.as_object() else {
+            if !settings.is_null() {
+                warnings.push(format!("settings must be an object, got {settings}"));
+            }
+            return warnings;
+        };
+        for (key, value) in map {
+            let ok = match key.as_str() {
+                "model" => match value {
+                    Value::String(s) if s.trim().is_empty() => { self.model = None; true }
+                    Value::String(s) => { self.model = Some(s.clone()); true }
+                    Value::Null => { self.model = None; true }
+                    _ => false,
+                },
+                "enable" => value.as_bool().map(|b| self.enable = b).is_some(),
+                "maxTokens" => match value.as_u64() {
+                    Some(n) if n >= 1 => { self.max_tokens = n.min(u64::from(MAX_TOKENS_LIMIT)) as u32; true }
+                    _ => false,
+                },
+                "logLevel" => value.as_str().map(|s| self.log_level = s.to_owned()).is_some(),
+                "threads" => match value.as_u64() {
+                    Some(n) if n >= 1 => { self.threads = Some(n as usize); true }
+                    _ => value.is_null().then(|| self.threads = None).is_some(),
+                },
+                _ => true, // settings of later versions or other tools: not ours to judge
+            };
+            if !ok {
+                warnings.push(format!("setting `{key}` ignored: unexpected value {value}"));
+            }
+        }
+        warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_merge_and_bad_values_are_reported_not_applied() {
+        let mut config = Config::default();
+        let warnings = config.merge_json(&json!({
+            "infill": { "model": "/m.gguf", "enable": false, "maxTokens": "many", "logLevel": "debug" }
+        }));
+        assert_eq!(config.model.as_deref(), Some("/m.gguf"));
+        assert!(!config.enable);
+        assert_eq!(config.max_tokens, 64);
+        assert_eq!(config.log_level, "debug");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("maxTokens"), "{warnings:?}");
+    }
+
+    #[test]
+    fn max_tokens_is_bounded_and_empty_model_means_none() {
+        let mut config = Config { model: Some("x".into()), ..Config::default() };
+        assert!(config.merge_json(&json!({ "maxTokens": 1_000_000, "model": "" })).is_empty());
+        assert_eq!(config.max_tokens, MAX_TOKENS_LIMIT);
+        assert_eq!(config.model, None);
+        assert_eq!(config.merge_json(&json!({ "maxTokens": 0 })).len(), 1);
+    }
+
+    #[test]
+    fn null_and_non_object_settings_are_harmless() {
+        let mut config = Config::default();
+        assert!(config.merge_json(&Value::Null).is_empty());
+        assert_eq!(config.merge_json(&json!([1, 2])).len(), 1);
+        assert_eq!(config, Config::default());
+    }
+}

@@ -1,0 +1,198 @@
+//! One open buffer: its text as a rope, its version and its language.
+//!
+//! Edits arrive as LSP content changes and are applied in order; each one reports the
+//! byte range it replaced so that later readers (incremental syntax trees) can follow.
+
+use std::fmt;
+
+use ropey::Rope;
+use tower_lsp::lsp_types::{Position, Range, TextDocumentContentChangeEvent};
+
+use crate::position::{position_to_char, PositionEncoding};
+
+/// The text, version and language of one open document.
+#[derive(Clone)]
+pub struct Document {
+    rope: Rope,
+    version: i32,
+    language_id: String,
+}
+
+/// The bytes one edit replaced: `start..old_end` in the text before the edit became
+/// `start..new_end` in the text after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteEdit {
+    /// First byte that changed.
+    pub start: usize,
+    /// End of the replaced range, in the old text.
+    pub old_end: usize,
+    /// End of the inserted text, in the new text.
+    pub new_end: usize,
+}
+
+/// Why a `didChange` was refused (the document is left as it was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeError {
+    /// The change's version is lower than the one the document already has.
+    VersionWentBackwards {
+        /// The version the document holds.
+        current: i32,
+        /// The version the change carried.
+        received: i32,
+    },
+}
+
+impl fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChangeError::VersionWentBackwards { current, received } => write!(
+                f,
+                "change for version {received} refused: the document is already at version {current}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ChangeError {}
+
+/// A cheap, immutable copy of a document for readers (a rope clone shares its tree).
+#[derive(Clone)]
+pub struct Snapshot {
+    /// The text.
+    pub rope: Rope,
+    /// The version the text belongs to.
+    pub version: i32,
+    /// The language id the client gave at `didOpen`.
+    pub language_id: String,
+}
+
+impl Document {
+    /// Creates a document from the text the client sent with `didOpen`.
+    pub fn new(text: &str, version: i32, language_id: impl Into<String>) -> Self {
+        Document { rope: Rope::from_str(text), version, language_id: language_id.into() }
+    }
+
+    /// The current text.
+    pub fn rope(&self) -> &Rope {
+        &self.rope
+    }
+
+    /// The current version.
+    pub fn version(&self) -> i32 {
+        self.version
+    }
+
+    /// The language id given at `didOpen`.
+    pub fn language_id(&self) -> &str {
+        &self.language_id
+    }
+
+    /// A copy for readers; O(1).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { rope: self.rope.clone(), version: self.version, language_id: self.language_id.clone() }
+    }
+
+    /// Applies the content changes of one `didChange`, in order, and takes its version.
+    /// A version lower than the current one is refused and nothing changes.
+    pub fn apply_changes(
+        &mut self,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+        encoding: PositionEncoding,
+    ) -> Result<Vec<ByteEdit>, ChangeError> {
+        if version < self.version {
+            return Err(ChangeError::VersionWentBackwards { current: self.version, received: version });
+        }
+        let edits = changes
+            .iter()
+            .map(|change| self.apply_change(change.range, &change.text, encoding))
+            .collect();
+        self.version = version;
+        Ok(edits)
+    }
+
+    /// Replaces `range` (the whole text when `None`) with `text`. Positions out of range
+    /// are clamped; a range whose end comes before its start is read the other way round.
+    pub fn apply_change(&mut self, range: Option<Range>, text: &str, encoding: PositionEncoding) -> ByteEdit {
+        let Some(range) = range else {
+            let old_end = self.rope.len_bytes();
+            self.rope = Rope::from_str(text);
+            return ByteEdit { start: 0, old_end, new_end: text.len() };
+        };
+        let (a, b) = (range.start, range.end);
+        let (first, last): (Position, Position) =
+            if (a.line, a.character) <= (b.line, b.character) { (a, b) } else { (b, a) };
+        let start = position_to_char(&self.rope, first, encoding);
+        let end = position_to_char(&self.rope, last, encoding).max(start);
+        let start_byte = self.rope.char_to_byte(start);
+        let old_end = self.rope.char_to_byte(end);
+        if end > start {
+            self.rope.remove(start..end);
+        }
+        if !text.is_empty() {
+            self.rope.insert(start, text);
+        }
+        ByteEdit { start: start_byte, old_end, new_end: start_byte + text.len() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(l1: u32, c1: u32, l2: u32, c2: u32, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range::new(Position::new(l1, c1), Position::new(l2, c2))),
+            range_length: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn changes_apply_in_order_and_report_byte_edits() {
+        let mut doc = Document::new("fn main() {\n}\n", 1, "rust");
+        let edits = doc
+            .apply_changes(2, &[change(0, 11, 0, 11, "\n    let x = 1;"), change(1, 8, 1, 9, "y")], PositionEncoding::Utf16)
+            .expect("version goes forward");
+        assert_eq!(doc.rope().to_string(), "fn main() {\n    let y = 1;\n}\n");
+        assert_eq!(doc.version(), 2);
+        assert_eq!(edits[0], ByteEdit { start: 11, old_end: 11, new_end: 26 });
+        assert_eq!(edits[1], ByteEdit { start: 20, old_end: 21, new_end: 21 });
+    }
+
+    #[test]
+    fn a_version_going_backwards_is_refused_and_changes_nothing() {
+        let mut doc = Document::new("abc", 5, "python");
+        let err = doc.apply_changes(4, &[change(0, 0, 0, 3, "zzz")], PositionEncoding::Utf16).unwrap_err();
+        assert_eq!(err, ChangeError::VersionWentBackwards { current: 5, received: 4 });
+        assert_eq!(doc.rope().to_string(), "abc");
+        assert_eq!(doc.version(), 5);
+    }
+
+    #[test]
+    fn full_sync_replaces_everything() {
+        let mut doc = Document::new("old", 1, "x");
+        let full = TextDocumentContentChangeEvent { range: None, range_length: None, text: "new\ntext".into() };
+        let edits = doc.apply_changes(2, &[full], PositionEncoding::Utf8).expect("forward");
+        assert_eq!(doc.rope().to_string(), "new\ntext");
+        assert_eq!(edits, vec![ByteEdit { start: 0, old_end: 3, new_end: 8 }]);
+    }
+
+    #[test]
+    fn reversed_and_out_of_range_ranges_are_clamped_not_panics() {
+        let mut doc = Document::new("hello\nworld", 1, "x");
+        doc.apply_change(Some(Range::new(Position::new(1, 99), Position::new(0, 5))), "", PositionEncoding::Utf16);
+        assert_eq!(doc.rope().to_string(), "hello");
+        doc.apply_change(Some(Range::new(Position::new(40, 0), Position::new(50, 7))), "!", PositionEncoding::Utf16);
+        assert_eq!(doc.rope().to_string(), "hello!");
+    }
+
+    #[test]
+    fn snapshots_do_not_see_later_edits() {
+        let mut doc = Document::new("a", 1, "x");
+        let snap = doc.snapshot();
+        doc.apply_change(None, "b", PositionEncoding::Utf16);
+        assert_eq!(snap.rope.to_string(), "a");
+        assert_eq!(doc.rope().to_string(), "b");
+    }
+}

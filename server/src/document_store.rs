@@ -1,0 +1,81 @@
+//! Every open buffer, keyed by URI, shared by all handlers.
+//!
+//! Handlers run concurrently (tower-lsp polls several at once), so each method here
+//! takes the map entry, does its work synchronously and releases the entry before it
+//! returns: no guard ever lives across an `.await`.
+
+use dashmap::DashMap;
+use tower_lsp::lsp_types::{TextDocumentContentChangeEvent, Url};
+
+use crate::document::{ByteEdit, ChangeError, Document, Snapshot};
+use crate::position::PositionEncoding;
+
+/// The open documents.
+#[derive(Default)]
+pub struct DocumentStore {
+    docs: DashMap<Url, Document>,
+}
+
+/// Why a change could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The client changed a document it never opened (or already closed).
+    NotOpen,
+    /// The document refused the change.
+    Change(ChangeError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NotOpen => f.write_str("the document is not open"),
+            StoreError::Change(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl DocumentStore {
+    /// Opens (or reopens, replacing) a document.
+    pub fn open(&self, uri: Url, text: &str, version: i32, language_id: &str) {
+        self.docs.insert(uri, Document::new(text, version, language_id));
+    }
+
+    /// Applies one `didChange`.
+    pub fn change(
+        &self,
+        uri: &Url,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+        encoding: PositionEncoding,
+    ) -> Result<Vec<ByteEdit>, StoreError> {
+        let mut doc = self.docs.get_mut(uri).ok_or(StoreError::NotOpen)?;
+        doc.apply_changes(version, changes, encoding).map_err(StoreError::Change)
+    }
+
+    /// Forgets a document; returns whether it was open.
+    pub fn close(&self, uri: &Url) -> bool {
+        self.docs.remove(uri).is_some()
+    }
+
+    /// A snapshot of one document, if it is open.
+    pub fn snapshot(&self, uri: &Url) -> Option<Snapshot> {
+        self.docs.get(uri).map(|doc| doc.snapshot())
+    }
+
+    /// The current version of one document, if it is open.
+    pub fn version(&self, uri: &Url) -> Option<i32> {
+        self.docs.get(uri).map(|doc| doc.version())
+    }
+
+    /// How many documents are open.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether no document is open.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+}

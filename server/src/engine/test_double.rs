@@ -1,0 +1,48 @@
+//! A deterministic engine for end-to-end tests of the request lifecycle, selected by the
+//! hidden `--test-engine DELAY_MS` flag. It waits `DELAY_MS` (checking its cancel token
+//! every millisecond, as the model engine checks between tokens), then suggests
+//! `«v<version>@<cursor byte>»`, so a test can tell a stale answer from a fresh one.
+//! A document containing `INFILL_TEST_PANIC` makes it panic, to test panic recovery.
+
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use super::{CompletionEngine, CompletionRequest, Suggestion};
+use crate::cancel::CancelToken;
+
+/// Text that makes [`Scripted`] panic.
+pub const PANIC_MARKER: &str = "INFILL_TEST_PANIC";
+
+/// The test engine.
+pub struct Scripted {
+    delay: Duration,
+}
+
+impl Scripted {
+    /// An engine that takes `delay` per request.
+    pub fn new(delay: Duration) -> Self {
+        Scripted { delay }
+    }
+}
+
+impl CompletionEngine for Scripted {
+    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Vec<Suggestion>>> {
+        let delay = self.delay;
+        Box::pin(async move {
+            let text = request.snapshot.rope.to_string();
+            if text.contains(PANIC_MARKER) {
+                panic!("test engine asked to panic");
+            }
+            let start = Instant::now();
+            while start.elapsed() < delay {
+                if cancel.is_cancelled() {
+                    return Ok(Vec::new());
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let text = format!("«v{}@{}»", request.snapshot.version, request.cursor);
+            Ok(vec![Suggestion { text, replace: request.cursor..request.cursor }])
+        })
+    }
+}

@@ -1,0 +1,42 @@
+//! `initialize` and `initialized`: agree on the position encoding, read
+//! `initializationOptions`, advertise capabilities.
+
+use tower_lsp::jsonrpc::Result;
+use tower_lsp::lsp_types::{InitializeParams, InitializeResult, ServerInfo};
+
+use crate::backend::Backend;
+use crate::capabilities::server_capabilities;
+use crate::position::PositionEncoding;
+
+/// Answers `initialize`.
+pub fn handle(backend: &Backend, params: InitializeParams) -> Result<InitializeResult> {
+    let offered = params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_deref());
+    let encoding = PositionEncoding::negotiate(offered);
+    let _ = backend.encoding.set(encoding);
+    let pulls_configuration = params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|w| w.configuration)
+        .unwrap_or(false);
+    backend.pulls_configuration.store(pulls_configuration, std::sync::atomic::Ordering::Relaxed);
+    if let Some(options) = &params.initialization_options {
+        super::did_change_configuration::apply(backend, options);
+    }
+    let client = params.client_info.map(|c| format!("{} {}", c.name, c.version.unwrap_or_default()));
+    tracing::info!(client = client.as_deref().unwrap_or("unknown"), ?encoding, "initialize");
+    Ok(InitializeResult {
+        capabilities: server_capabilities(encoding),
+        server_info: Some(ServerInfo { name: "infill-ls".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+    })
+}
+
+/// Handles `initialized`: pulls settings when the client serves them, then says what state we are in.
+pub async fn initialized(backend: &Backend) {
+    super::did_change_configuration::pull(backend).await;
+    let config = backend.config();
+    match &config.model {
+        Some(model) => tracing::info!("Infill is running; model {model} is configured"),
+        None => tracing::info!("Infill is running without a model: completions are empty until one is configured"),
+    }
+}
