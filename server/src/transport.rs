@@ -133,6 +133,7 @@ fn check(frame: Frame) -> Checked {
             if let Ok(request) = serde_json::from_slice::<jsonrpc::Request>(&body) {
                 let method = Some(request.method().to_owned());
                 let id = request.id().cloned();
+                let body = drop_null_params(request).unwrap_or(body);
                 return Checked::Forward { body, method, id };
             }
             (None, Some(body))
@@ -152,6 +153,21 @@ fn check(frame: Frame) -> Checked {
         "id": id,
         "error": { "code": code, "message": message },
     }))
+}
+
+/// JSON-RPC allows leaving `params` out, not setting it to `null`, and tower-lsp refuses
+/// `"params": null` for methods without parameters (`shutdown`); some clients send it.
+/// Returns the message without it, or `None` when there was nothing to drop.
+fn drop_null_params(request: jsonrpc::Request) -> Option<Vec<u8>> {
+    if request.params() != Some(&Value::Null) {
+        return None;
+    }
+    let (method, id, _) = request.into_parts();
+    let mut message = json!({ "jsonrpc": "2.0", "method": method });
+    if let Some(id) = id {
+        message["id"] = serde_json::to_value(id).ok()?;
+    }
+    serde_json::to_vec(&message).ok()
 }
 
 async fn write_output<W: AsyncWrite + Unpin>(
@@ -256,6 +272,14 @@ mod tests {
         assert!(matches!(check(Frame::Message(request)), Checked::Forward { method: Some(m), .. } if m == "initialize"));
         let response = br#"{"jsonrpc":"2.0","id":1,"result":null}"#.to_vec();
         assert!(matches!(check(Frame::Message(response)), Checked::Forward { method: None, .. }));
+    }
+
+    #[test]
+    fn null_params_are_dropped() {
+        let body = br#"{"jsonrpc":"2.0","id":4,"method":"shutdown","params":null}"#.to_vec();
+        let Checked::Forward { body, .. } = check(Frame::Message(body)) else { panic!("must forward") };
+        let message: Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(message, json!({ "jsonrpc": "2.0", "id": 4, "method": "shutdown" }));
     }
 
     #[test]

@@ -30,8 +30,7 @@ impl CompletionEngine for Scripted {
     fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Vec<Suggestion>>> {
         let delay = self.delay;
         Box::pin(async move {
-            let text = request.snapshot.rope.to_string();
-            if text.contains(PANIC_MARKER) {
+            if request.snapshot.rope.chunks().any(|c| c.contains(PANIC_MARKER)) {
                 panic!("test engine asked to panic");
             }
             let start = Instant::now();
@@ -41,8 +40,26 @@ impl CompletionEngine for Scripted {
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            let text = format!("«v{}@{}»", request.snapshot.version, request.cursor);
+            let text = format!(
+                "«v{}@{}#{}:{:016x}»",
+                request.snapshot.version,
+                request.cursor,
+                request.snapshot.rope.len_bytes(),
+                fnv1a(&request.snapshot.rope)
+            );
             Ok(vec![Suggestion { text, replace: request.cursor..request.cursor }])
         })
     }
+}
+
+/// 64-bit FNV-1a over the text's bytes (tests compute the same over their copy).
+pub fn fnv1a(rope: &ropey::Rope) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for chunk in rope.chunks() {
+        for byte in chunk.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }

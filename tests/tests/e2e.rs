@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `infill-ls` over stdio, driven as an editor drives it.
+
+mod e2e {
+    pub mod lifecycle;
+    pub mod protocol;
+    pub mod robustness;
+    pub mod support;
+}
