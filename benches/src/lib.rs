@@ -1,1 +1,51 @@
-//! x
+//! Shared helpers for Infill's benchmarks: timing summaries printed as plain text, so
+//! every figure can be read beside the baseline measured in the same run.
+
+use std::time::{Duration, Instant};
+
+/// Summary of many timed samples.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Median.
+    pub p50: Duration,
+    /// 95th percentile.
+    pub p95: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Arithmetic mean.
+    pub mean: Duration,
+}
+
+impl Summary {
+    /// Summarizes samples (which it sorts). Panics on an empty slice: a bench bug.
+    pub fn of(samples: &mut [Duration]) -> Summary {
+        assert!(!samples.is_empty(), "no samples");
+        samples.sort_unstable();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        let total: Duration = samples.iter().sum();
+        Summary { p50: at(0.50), p95: at(0.95), p99: at(0.99), mean: total / samples.len() as u32 }
+    }
+}
+
+/// Times `f` once per sample.
+pub fn sample(n: usize, mut f: impl FnMut(usize)) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let start = Instant::now();
+            f(i);
+            start.elapsed()
+        })
+        .collect()
+}
+
+/// A duration in the unit that reads best.
+pub fn human(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns < 10_000 {
+        format!("{ns} ns")
+    } else if ns < 10_000_000 {
+        format!("{:.1} µs", ns as f64 / 1e3)
+    } else {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    }
+}
