@@ -2,6 +2,8 @@
 //! conversions, beside the baseline of rebuilding the document from a `String` (what a
 //! full-sync server pays per keystroke). Run: `cargo bench -p infill-benches --bench document_edit`.
 
+#![allow(clippy::print_stdout, reason = "a benchmark prints its report; it is no LSP server")]
+
 use std::hint::black_box;
 
 use infill_benches::{human, sample, Summary};

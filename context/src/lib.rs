@@ -1,1 +1,1 @@
-//! Placeholder
+//! Infill prompt builder and post-processing (being built; see ARCHITECTURE.md).
