@@ -1,1 +1,20 @@
-//! Infill model engine: quantized GGUF code models on a thread of their own (being built; see ARCHITECTURE.md).
+//! Infill's model engine: quantized GGUF code models run on the CPU with candle.
+//!
+//! [`GgufFile`] reads and checks a file, [`HParams`] holds the shape of the network,
+//! [`Transformer`] is our forward pass over a truncatable [`KvCache`].
+//! This crate knows nothing of LSP, tokio or ropey.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod arch;
+pub mod error;
+pub mod gguf;
+pub mod hparams;
+pub mod kv_cache;
+pub mod transformer;
+
+pub use arch::Architecture;
+pub use error::{ModelError, Result};
+pub use gguf::GgufFile;
+pub use hparams::HParams;
+pub use kv_cache::KvCache;
+pub use transformer::Transformer;

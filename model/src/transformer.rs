@@ -1,0 +1,259 @@
+//! Our forward pass for decoder-only transformers (llama and qwen2), built from candle
+//! ops and `QMatMul`, over a preallocated [`KvCache`].
+//!
+//! Why not candle-transformers' `quantized_llama`: its cache grows with `Tensor::cat`
+//! on every token (a copy of the whole cache per step) and cannot be cut back to a
+//! shared prefix. Here keys and values are written in place, attention reads the
+//! filled part of the cache without copying it, and grouped-query heads share their
+//! keys and values instead of repeating them.
+
+use std::sync::Arc;
+
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, IndexOp, Module, Result as CResult, Tensor, D};
+
+use crate::error::{ModelError, Result};
+use crate::gguf::GgufFile;
+use crate::hparams::HParams;
+use crate::kv_cache::KvCache;
+
+/// Token embeddings kept in their file format; rows are dequantized when looked up
+/// (a dequantized copy of a 49k x 576 table would cost 113 MB).
+struct Embeddings {
+    table: Arc<QTensor>,
+    row_bytes: usize,
+    dtype: GgmlDType,
+    width: usize,
+}
+
+impl Embeddings {
+    fn lookup(&self, tokens: &[u32], device: &Device) -> CResult<Tensor> {
+        let data = self.table.data()?;
+        let rows = self.table.shape().dims()[0];
+        let mut values = Vec::with_capacity(tokens.len() * self.width);
+        for &token in tokens {
+            let row = token as usize;
+            if row >= rows {
+                candle_core::bail!("token id {token} is outside the vocabulary ({rows})");
+            }
+            let bytes = &data[row * self.row_bytes..(row + 1) * self.row_bytes];
+            let q = qtensor_from_ggml(self.dtype, bytes, vec![self.width], &Device::Cpu)?;
+            values.extend(q.dequantize(&Device::Cpu)?.to_vec1::<f32>()?);
+        }
+        Tensor::from_vec(values, (1, tokens.len(), self.width), device)
+    }
+}
+
+struct Layer {
+    attn_norm: Tensor,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    /// Query, key and value biases (qwen2).
+    bias: Option<(Tensor, Tensor, Tensor)>,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+/// The weights of one model and the rotary tables for `positions` positions.
+pub struct Transformer {
+    hp: HParams,
+    rope_neox: bool,
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+impl Transformer {
+    /// Loads the weights, checking each tensor's shape against the hyperparameters.
+    /// Rotary tables cover `positions` positions (the KV cache capacity).
+    pub fn load(gguf: &mut GgufFile, hp: &HParams, positions: usize, device: &Device) -> Result<Transformer> {
+        let traits = hp.architecture.traits();
+        let (embd, kv) = (hp.n_embd, hp.n_kv_head * hp.head_dim);
+        let table = gguf.tensor("token_embd.weight", &[hp.vocab_size, embd], device)?;
+        let dtype = table.dtype();
+        let row_bytes = embd / dtype.block_size() * dtype.type_size();
+        if embd % dtype.block_size() != 0 {
+            return Err(ModelError::UnsupportedQuantization {
+                path: gguf.path().to_owned(),
+                reason: format!("token_embd rows of {embd} values do not fill whole {dtype:?} blocks"),
+            });
+        }
+        let table = Arc::new(table);
+        let output = if gguf.has_tensor("output.weight") {
+            qmatmul(gguf, "output.weight", &[hp.vocab_size, embd], device)?
+        } else {
+            // Tied embeddings: the output projection is the embedding table.
+            QMatMul::from_arc(table.clone()).map_err(gguf.compute_error("preparing tied output weights"))?
+        };
+        let embeddings = Embeddings { table, row_bytes, dtype, width: embd };
+        let norm = dense(gguf, "output_norm.weight", &[embd], device)?;
+        let mut layers = Vec::with_capacity(hp.n_layer);
+        for i in 0..hp.n_layer {
+            let name = |t: &str| format!("blk.{i}.{t}");
+            let bias = if traits.qkv_bias {
+                Some((
+                    dense(gguf, &name("attn_q.bias"), &[embd], device)?,
+                    dense(gguf, &name("attn_k.bias"), &[kv], device)?,
+                    dense(gguf, &name("attn_v.bias"), &[kv], device)?,
+                ))
+            } else {
+                None
+            };
+            layers.push(Layer {
+                attn_norm: dense(gguf, &name("attn_norm.weight"), &[embd], device)?,
+                wq: qmatmul(gguf, &name("attn_q.weight"), &[embd, embd], device)?,
+                wk: qmatmul(gguf, &name("attn_k.weight"), &[kv, embd], device)?,
+                wv: qmatmul(gguf, &name("attn_v.weight"), &[kv, embd], device)?,
+                wo: qmatmul(gguf, &name("attn_output.weight"), &[embd, embd], device)?,
+                bias,
+                ffn_norm: dense(gguf, &name("ffn_norm.weight"), &[embd], device)?,
+                gate: qmatmul(gguf, &name("ffn_gate.weight"), &[hp.n_ff, embd], device)?,
+                up: qmatmul(gguf, &name("ffn_up.weight"), &[hp.n_ff, embd], device)?,
+                down: qmatmul(gguf, &name("ffn_down.weight"), &[embd, hp.n_ff], device)?,
+            });
+        }
+        let (cos, sin) = rope_tables(hp, positions, device).map_err(gguf.compute_error("building rotary tables"))?;
+        Ok(Transformer {
+            hp: hp.clone(),
+            rope_neox: traits.rope_neox,
+            embeddings,
+            layers,
+            norm,
+            output,
+            cos,
+            sin,
+            device: device.clone(),
+        })
+    }
+
+    /// The hyperparameters.
+    pub fn hparams(&self) -> &HParams {
+        &self.hp
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Most positions the rotary tables cover.
+    pub fn positions(&self) -> usize {
+        self.cos.dims()[0]
+    }
+
+    /// Runs `tokens` at positions `cache.len()..`, writing their keys and values into
+    /// the cache, and returns the logits after the last one (`[vocab]`).
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> CResult<Tensor> {
+        let (seq, pos) = (tokens.len(), cache.len());
+        if seq == 0 {
+            candle_core::bail!("forward needs at least one token");
+        }
+        let end = pos + seq;
+        if end > cache.capacity() || end > self.positions() {
+            candle_core::bail!("{end} positions do not fit the cache ({})", cache.capacity());
+        }
+        let mask = if seq > 1 { Some(causal_mask(seq, pos, &self.device)?) } else { None };
+        let cos = self.cos.narrow(0, pos, seq)?;
+        let sin = self.sin.narrow(0, pos, seq)?;
+        let mut x = self.embeddings.lookup(tokens, &self.device)?;
+        for (layer, (k_cache, v_cache)) in self.layers.iter().zip(&cache.layers) {
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.hp.rms_eps as f32)?;
+            let attn = self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (k_cache, v_cache))?;
+            x = (x + attn)?;
+            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.hp.rms_eps as f32)?;
+            let ff = layer.down.forward(&(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?)?;
+            x = (x + ff)?;
+        }
+        cache.push_tokens(tokens);
+        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.hp.rms_eps as f32)?;
+        let last = x.i((.., seq - 1, ..))?;
+        self.output.forward(&last)?.squeeze(0)
+    }
+
+    fn attention(
+        &self,
+        layer: &Layer,
+        h: &Tensor,
+        pos: usize,
+        mask: Option<&Tensor>,
+        (cos, sin): (&Tensor, &Tensor),
+        (k_cache, v_cache): (&Tensor, &Tensor),
+    ) -> CResult<Tensor> {
+        let hp = &self.hp;
+        let (_, seq, _) = h.dims3()?;
+        let (mut q, mut k, mut v) = (layer.wq.forward(h)?, layer.wk.forward(h)?, layer.wv.forward(h)?);
+        if let Some((bq, bk, bv)) = &layer.bias {
+            q = q.broadcast_add(bq)?;
+            k = k.broadcast_add(bk)?;
+            v = v.broadcast_add(bv)?;
+        }
+        let heads = |t: Tensor, n: usize| t.reshape((1, seq, n, hp.head_dim))?.transpose(1, 2)?.contiguous();
+        let rope = |t: &Tensor| {
+            if self.rope_neox {
+                candle_nn::rotary_emb::rope(t, cos, sin)
+            } else {
+                candle_nn::rotary_emb::rope_i(t, cos, sin)
+            }
+        };
+        let q = rope(&heads(q, hp.n_head)?)?;
+        let k = rope(&heads(k, hp.n_kv_head)?)?;
+        let v = heads(v, hp.n_kv_head)?;
+        k_cache.slice_set(&k, 2, pos)?;
+        v_cache.slice_set(&v, 2, pos)?;
+        let len = pos + seq;
+        let keys = k_cache.narrow(2, 0, len)?;
+        let values = v_cache.narrow(2, 0, len)?;
+        // Heads h*g..(h+1)*g read kv head h: fold them into the rows of one matmul.
+        let groups = hp.n_head / hp.n_kv_head;
+        let q = q.reshape((1, hp.n_kv_head, groups * seq, hp.head_dim))?;
+        let mut att = (q.matmul(&keys.t()?)? / (hp.head_dim as f64).sqrt())?;
+        if let Some(mask) = mask {
+            att = att.reshape((1, hp.n_kv_head, groups, seq, len))?.broadcast_add(mask)?.reshape((1, hp.n_kv_head, groups * seq, len))?;
+        }
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let y = att.matmul(&values)?;
+        let y = y.reshape((1, hp.n_head, seq, hp.head_dim))?.transpose(1, 2)?.reshape((1, seq, hp.n_embd))?;
+        layer.wo.forward(&y)
+    }
+}
+
+fn qmatmul(gguf: &mut GgufFile, name: &str, dims: &[usize], device: &Device) -> Result<QMatMul> {
+    let t = gguf.tensor(name, dims, device)?;
+    QMatMul::from_qtensor(t).map_err(gguf.compute_error(format!("preparing `{name}`")))
+}
+
+fn dense(gguf: &mut GgufFile, name: &str, dims: &[usize], device: &Device) -> Result<Tensor> {
+    let t = gguf.tensor(name, dims, device)?;
+    t.dequantize(device).map_err(gguf.compute_error(format!("reading `{name}`")))
+}
+
+/// `cos` and `sin` of position x frequency, `[positions, head_dim / 2]`.
+fn rope_tables(hp: &HParams, positions: usize, device: &Device) -> CResult<(Tensor, Tensor)> {
+    let d = hp.head_dim;
+    let theta: Vec<f32> = (0..d).step_by(2).map(|i| 1f32 / hp.rope_base.powf(i as f32 / d as f32)).collect();
+    let theta = Tensor::new(theta.as_slice(), device)?;
+    let idx = Tensor::arange(0, positions as u32, device)?.to_dtype(DType::F32)?.reshape((positions, 1))?;
+    let angles = idx.matmul(&theta.reshape((1, theta.elem_count()))?)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+/// Additive mask `[seq, pos + seq]`: query i (at position pos + i) sees keys up to pos + i.
+fn causal_mask(seq: usize, pos: usize, device: &Device) -> CResult<Tensor> {
+    let len = pos + seq;
+    let mask: Vec<f32> =
+        (0..seq).flat_map(|i| (0..len).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 })).collect();
+    Tensor::from_vec(mask, (seq, len), device)
+}
+
+/// Index of the largest logit (greedy choice).
+pub fn argmax(logits: &Tensor) -> CResult<u32> {
+    logits.argmax(D::Minus1)?.to_scalar::<u32>()
+}

@@ -1,0 +1,160 @@
+//! Our forward pass against candle-transformers' reference implementations
+//! (`quantized_llama`, `quantized_qwen2`): the same logits within a tight tolerance,
+//! on the real test model and on tiny random models of each architecture and
+//! quantization; and KV-cache reuse is exact.
+
+mod common;
+
+use std::fs::File;
+use std::path::Path;
+
+use candle_core::quantized::{gguf_file, GgmlDType};
+use candle_core::{Device, Tensor};
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
+use common::tiny::{self, Tiny};
+use infill_model::{GgufFile, HParams, KvCache, Transformer};
+
+/// Logits are O(10); gemm blocking may reorder sums, nothing more.
+const TOLERANCE: f32 = 2e-3;
+
+enum Reference {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+}
+
+impl Reference {
+    fn load(path: &Path) -> Reference {
+        let mut file = File::open(path).expect("open");
+        let content = gguf_file::Content::read(&mut file).expect("read gguf");
+        let arch = content.metadata["general.architecture"].to_string().expect("arch").clone();
+        match arch.as_str() {
+            "llama" => Reference::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("ref llama")),
+            "qwen2" => Reference::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("ref qwen2")),
+            other => panic!("no reference for {other}"),
+        }
+    }
+
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> Vec<f32> {
+        let input = Tensor::new(tokens, &Device::Cpu).expect("ids").unsqueeze(0).expect("batch");
+        let logits = match self {
+            Reference::Llama(m) => m.forward(&input, pos),
+            Reference::Qwen2(m) => m.forward(&input, pos),
+        }
+        .expect("reference forward");
+        logits.squeeze(0).expect("squeeze").to_vec1().expect("vec")
+    }
+}
+
+fn ours(path: &Path, capacity: usize) -> (Transformer, KvCache) {
+    let mut gguf = GgufFile::open(path).expect("open");
+    let hp = HParams::read(&gguf).expect("hparams");
+    let model = Transformer::load(&mut gguf, &hp, capacity, &Device::Cpu).expect("load");
+    let cache = KvCache::new(&hp, capacity, &Device::Cpu).expect("cache");
+    (model, cache)
+}
+
+fn logits(model: &Transformer, cache: &mut KvCache, tokens: &[u32]) -> Vec<f32> {
+    model.forward(tokens, cache).expect("forward").to_vec1().expect("vec")
+}
+
+/// Prefill of `prompt`, then `steps` greedy decode steps, compared at every step.
+fn compare(path: &Path, prompt: &[u32], steps: usize) {
+    let mut reference = Reference::load(path);
+    let (model, mut cache) = ours(path, 256);
+    let mut expected = reference.forward(prompt, 0);
+    let mut got = logits(&model, &mut cache, prompt);
+    let mut pos = prompt.len();
+    for step in 0..=steps {
+        let diff = common::max_abs_diff(&expected, &got);
+        assert!(diff < TOLERANCE, "{}: step {step}: max |logit diff| {diff}", path.display());
+        if step == steps {
+            break;
+        }
+        let next = argmax(&expected);
+        expected = reference.forward(&[next], pos);
+        got = logits(&model, &mut cache, &[next]);
+        pos += 1;
+    }
+}
+
+fn argmax(v: &[f32]) -> u32 {
+    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i as u32)
+}
+
+fn random_tokens(seed: u64, n: usize, vocab: u32) -> Vec<u32> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..n).map(|_| rng.u32(0..vocab)).collect()
+}
+
+#[test]
+fn real_model_logits_match_quantized_llama() {
+    let path = common::test_model();
+    compare(&path, &random_tokens(7, 37, 49_152), 6);
+}
+
+#[test]
+fn tiny_models_of_every_architecture_and_quantization_match_the_reference() {
+    let dir = tempdir();
+    let dtypes = [
+        GgmlDType::F32,
+        GgmlDType::F16,
+        GgmlDType::Q4_0,
+        GgmlDType::Q4_1,
+        GgmlDType::Q5_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q2K,
+        GgmlDType::Q3K,
+        GgmlDType::Q4K,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+    ];
+    for arch in ["llama", "qwen2"] {
+        for (i, dtype) in dtypes.into_iter().enumerate() {
+            let spec = Tiny { tied_output: i % 2 == 0, seed: i as u64, ..Tiny::new(arch, dtype) };
+            let path = tiny::write(&spec, &dir);
+            compare(&path, &random_tokens(i as u64, 11, tiny::vocab().0.len() as u32), 3);
+        }
+    }
+}
+
+#[test]
+fn reusing_a_truncated_cache_gives_the_logits_of_a_cold_run() {
+    let dir = tempdir();
+    for arch in ["llama", "qwen2"] {
+        let path = tiny::write(&Tiny::new(arch, GgmlDType::Q8_0), &dir);
+        let (model, mut warm) = ours(&path, 128);
+        let vocab = tiny::vocab().0.len() as u32;
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut held = random_tokens(11, 40, vocab);
+        logits(&model, &mut warm, &held);
+        for round in 0..25 {
+            // Keep a random prefix, then extend with fresh tokens (in one or two chunks).
+            let k = rng.usize(0..=held.len());
+            warm.truncate(k);
+            held.truncate(k);
+            let extra = random_tokens(100 + round, rng.usize(1..20), vocab);
+            let split = rng.usize(0..extra.len());
+            if split > 0 {
+                logits(&model, &mut warm, &extra[..split]);
+            }
+            let got = logits(&model, &mut warm, &extra[split..]);
+            held.extend_from_slice(&extra);
+            assert_eq!(warm.tokens(), held.as_slice());
+            let (_, mut cold) = ours(&path, 128);
+            let expected = logits(&model, &mut cold, &held);
+            let diff = common::max_abs_diff(&expected, &got);
+            assert!(diff < TOLERANCE, "{arch} round {round} (kept {k}): max |logit diff| {diff}");
+            if held.len() > 100 {
+                warm.truncate(10);
+                held.truncate(10);
+            }
+        }
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("infill-model-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
