@@ -10,6 +10,7 @@ pub mod error;
 pub mod gguf;
 pub mod hparams;
 pub mod kv_cache;
+pub mod tokenizer;
 pub mod transformer;
 
 pub use arch::Architecture;
@@ -17,4 +18,5 @@ pub use error::{ModelError, Result};
 pub use gguf::GgufFile;
 pub use hparams::HParams;
 pub use kv_cache::KvCache;
+pub use tokenizer::{ModelTokenizer, StreamDecoder, VocabKind};
 pub use transformer::Transformer;
