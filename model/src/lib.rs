@@ -6,6 +6,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod arch;
+pub mod engine;
+pub mod facts;
 pub mod error;
 pub mod gguf;
 pub mod hparams;
@@ -14,7 +16,9 @@ pub mod tokenizer;
 pub mod transformer;
 
 pub use arch::Architecture;
+pub use engine::{Engine, EngineOptions, Event, Job, Model, Report, Sampling, StopReason};
 pub use error::{ModelError, Result};
+pub use facts::{FimFamily, FimTokens, ModelFacts};
 pub use gguf::GgufFile;
 pub use hparams::HParams;
 pub use kv_cache::KvCache;

@@ -47,6 +47,13 @@ pub struct Job {
 /// What a job reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A chunk of the prompt was evaluated: `evaluated` of `total` new prompt tokens.
+    Prefill {
+        /// Prompt tokens evaluated so far in this job.
+        evaluated: usize,
+        /// Prompt tokens this job evaluates in all.
+        total: usize,
+    },
     /// More text (whole characters only).
     Text(String),
     /// The job ended; always the last event.

@@ -20,6 +20,10 @@ pub struct Tiny {
     pub context_length: usize,
     pub tied_output: bool,
     pub seed: u64,
+    /// Metadata to replace or add after the defaults.
+    pub metadata: Vec<(String, Value)>,
+    /// A tensor to leave out.
+    pub omit: Option<String>,
 }
 
 impl Tiny {
@@ -35,6 +39,8 @@ impl Tiny {
             context_length: 512,
             tied_output: true,
             seed: 1,
+            metadata: Vec::new(),
+            omit: None,
         }
     }
 }
@@ -120,7 +126,7 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
     let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::String(s.clone())).collect());
     let token_types: Vec<Value> =
         tokens.iter().map(|t| Value::I32(if t.starts_with('<') && t.len() > 1 { 3 } else { 1 })).collect();
-    let metadata: Vec<(String, Value)> = vec![
+    let mut metadata: Vec<(String, Value)> = vec![
         ("general.architecture".into(), Value::String(a.into())),
         (format!("{a}.block_count"), Value::U32(spec.n_layer as u32)),
         (format!("{a}.context_length"), Value::U32(spec.context_length as u32)),
@@ -138,7 +144,15 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
         ("tokenizer.ggml.token_type".into(), Value::Array(token_types)),
         ("tokenizer.ggml.eos_token_id".into(), Value::U32((vocab_size - 5) as u32)),
     ];
-    let path = dir.join(format!("tiny-{a}-{:?}-{}.gguf", spec.dtype, spec.seed));
+    for (key, value) in &spec.metadata {
+        metadata.retain(|(k, _)| k != key);
+        metadata.push((key.clone(), value.clone()));
+    }
+    tensors.retain(|(name, _)| Some(name) != spec.omit.as_ref());
+    // Unique per call: tests run in parallel and must never read a half-written file.
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("tiny-{a}-{:?}-{}-{n}.gguf", spec.dtype, spec.seed));
     let mut file = std::fs::File::create(&path).expect("create");
     let md: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();

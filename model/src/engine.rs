@@ -1,0 +1,164 @@
+//! The engine: a dedicated OS thread that owns the weights, the tokenizer and the KV
+//! cache, takes [`Job`]s through a bounded channel and streams [`Event`]s back.
+//!
+//! Before each job the cache is cut back to the longest prefix it shares with the new
+//! prompt, and only the rest is evaluated, in chunks, checking the job's cancel flag
+//! before each chunk and before each generated token. A cancelled job keeps the keys
+//! and values it already computed.
+
+mod job;
+mod sampling;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use candle_core::Device;
+
+use crate::error::{ModelError, Result};
+use crate::facts::ModelFacts;
+use crate::gguf::GgufFile;
+use crate::hparams::HParams;
+use crate::kv_cache::KvCache;
+use crate::tokenizer::ModelTokenizer;
+use crate::transformer::Transformer;
+
+pub use job::{Event, EventSink, Job, Report, Sampling, StopCheck, StopReason};
+
+/// Jobs that may wait for the engine.
+const QUEUE: usize = 8;
+
+/// How to run a model.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Threads for matrix work (default: physical cores).
+    pub threads: usize,
+    /// Most positions the KV cache holds (capped by the model's context length).
+    pub max_context: usize,
+    /// Prompt tokens evaluated between two cancellation checks.
+    pub prefill_chunk: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { threads: physical_cores(), max_context: 4096, prefill_chunk: 64 }
+    }
+}
+
+/// The number of physical cores (at least 1).
+pub fn physical_cores() -> usize {
+    num_cpus::get_physical().max(1)
+}
+
+/// A loaded model, ready to run.
+pub struct Model {
+    /// The forward pass.
+    pub transformer: Transformer,
+    /// The tokenizer.
+    pub tokenizer: Arc<ModelTokenizer>,
+    /// What prompt builders need to know.
+    pub facts: Arc<ModelFacts>,
+    /// The cache, sized by the options.
+    pub cache: KvCache,
+}
+
+impl Model {
+    /// Loads `path` on the calling thread.
+    pub fn load(path: &Path, options: &EngineOptions) -> Result<Model> {
+        let device = Device::Cpu;
+        let mut gguf = GgufFile::open(path)?;
+        let hp = HParams::read(&gguf)?;
+        let tokenizer = ModelTokenizer::load(&gguf)?;
+        if tokenizer.vocab_size() < hp.vocab_size {
+            return Err(gguf.metadata_error(
+                "tokenizer.ggml.tokens",
+                format!("has {} tokens, the model has {} embeddings", tokenizer.vocab_size(), hp.vocab_size),
+            ));
+        }
+        let facts = ModelFacts::read(&gguf, &hp, &tokenizer)?;
+        let capacity = options.max_context.clamp(16, hp.context_length.max(16));
+        let transformer = Transformer::load(&mut gguf, &hp, capacity, &device)?;
+        let cache = KvCache::new(&hp, capacity, &device).map_err(gguf.compute_error("allocating the KV cache"))?;
+        Ok(Model { transformer, tokenizer: Arc::new(tokenizer), facts: Arc::new(facts), cache })
+    }
+}
+
+/// A handle on the engine thread. Dropping it stops the thread after its current job.
+pub struct Engine {
+    jobs: Option<SyncSender<Job>>,
+    tokenizer: Arc<ModelTokenizer>,
+    facts: Arc<ModelFacts>,
+    path: PathBuf,
+    capacity: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Loads `path` and starts the engine thread.
+    pub fn start(path: &Path, options: EngineOptions) -> Result<Engine> {
+        let model = Model::load(path, &options)?;
+        Self::with_model(path, model, options)
+    }
+
+    /// Starts the engine thread on a model already loaded.
+    pub fn with_model(path: &Path, model: Model, options: EngineOptions) -> Result<Engine> {
+        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
+        let tokenizer = model.tokenizer.clone();
+        let facts = model.facts.clone();
+        let capacity = model.cache.capacity();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads.max(1))
+            .thread_name(|i| format!("infill-math-{i}"))
+            .build()
+            .map_err(|e| ModelError::EngineStopped(format!("cannot start the thread pool: {e}")))?;
+        let thread = std::thread::Builder::new()
+            .name("infill-engine".into())
+            .spawn(move || worker::run(model, rx, pool, options))
+            .map_err(|e| ModelError::EngineStopped(format!("cannot start the engine thread: {e}")))?;
+        Ok(Engine { jobs: Some(tx), tokenizer, facts, path: path.to_owned(), capacity, thread: Some(thread) })
+    }
+
+    /// Queues a job. Fails at once (never blocks) when the queue is full or the
+    /// engine has stopped; the job's sink then receives nothing.
+    pub fn submit(&self, job: Job) -> Result<()> {
+        let Some(jobs) = &self.jobs else {
+            return Err(ModelError::EngineStopped("already shut down".into()));
+        };
+        match jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(ModelError::EngineStopped("too many jobs are waiting".into())),
+            Err(TrySendError::Disconnected(_)) => Err(ModelError::EngineStopped("the engine thread has exited".into())),
+        }
+    }
+
+    /// The model's tokenizer (thread-safe; prompt builders count tokens with it).
+    pub fn tokenizer(&self) -> &Arc<ModelTokenizer> {
+        &self.tokenizer
+    }
+
+    /// Facts about the model.
+    pub fn facts(&self) -> &Arc<ModelFacts> {
+        &self.facts
+    }
+
+    /// The model file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Positions the KV cache holds: prompt plus generated tokens must fit.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The engine thread: streaming, stops, cancellation, reuse of the KV cache, errors.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use candle_core::quantized::GgmlDType;
+use common::tiny::{self, Tiny};
+use infill_model::{Engine, EngineOptions, Event, Job, Report, Sampling, StopReason};
+
+fn engine(path: &std::path::Path) -> Engine {
+    Engine::start(path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16 }).expect("engine")
+}
+
+fn tiny_engine() -> Engine {
+    let dir = std::env::temp_dir().join(format!("infill-engine-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    engine(&tiny::write(&Tiny::new("llama", GgmlDType::Q8_0), &dir))
+}
+
+/// Runs a job; returns the streamed text pieces and the report.
+fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnOnce(&mut Job)) -> (Vec<String>, Vec<Event>, Report) {
+    let (tx, rx) = mpsc::channel();
+    let mut job = Job {
+        prompt,
+        max_tokens,
+        sampling: Sampling::default(),
+        time_budget: None,
+        stop: None,
+        cancel: Arc::new(AtomicBool::new(false)),
+        events: Box::new(move |e| {
+            let _ = tx.send(e);
+        }),
+    };
+    configure(&mut job);
+    engine.submit(job).expect("submit");
+    let mut pieces = Vec::new();
+    let mut events = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)).expect("engine answers") {
+            Event::Done(report) => return (pieces, events, report),
+            Event::Text(t) => {
+                pieces.push(t.clone());
+                events.push(Event::Text(t));
+            }
+            other => events.push(other),
+        }
+    }
+}
+
+fn prompt(engine: &Engine, text: &str) -> Vec<u32> {
+    engine.tokenizer().encode(text).expect("encode")
+}
+
+#[test]
+fn text_streams_and_the_report_adds_up() {
+    let engine = tiny_engine();
+    let (pieces, _, report) = run(&engine, prompt(&engine, "the cat and the hat"), 12, |_| {});
+    assert!(matches!(report.stop, StopReason::MaxTokens | StopReason::EndToken), "{report:?}");
+    assert_eq!(pieces.concat(), report.text);
+    assert_eq!(report.reused_tokens + report.evaluated_tokens, prompt(&engine, "the cat and the hat").len());
+    assert!(report.generated_tokens <= 12);
+}
+
+#[test]
+fn the_same_prompt_twice_reuses_the_cache_and_gives_the_same_text() {
+    let engine = tiny_engine();
+    let p = prompt(&engine, "in the beginning there was the word and");
+    let (_, _, cold) = run(&engine, p.clone(), 8, |_| {});
+    let (_, _, warm) = run(&engine, p.clone(), 8, |_| {});
+    assert_eq!(cold.reused_tokens, 0);
+    assert_eq!(warm.reused_tokens, p.len() - 1, "all but the last prompt token come from the cache");
+    assert_eq!(warm.evaluated_tokens, 1);
+    assert_eq!(cold.text, warm.text, "greedy decoding over reused keys gives the same answer");
+    // An edit in the middle keeps the prefix before it.
+    let mut edited = p.clone();
+    edited[10] = edited[10].wrapping_add(1) % 200;
+    let (_, _, after_edit) = run(&engine, edited.clone(), 4, |_| {});
+    assert_eq!(after_edit.reused_tokens, 10);
+    assert_eq!(after_edit.evaluated_tokens, edited.len() - 10);
+}
+
+#[test]
+fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_computed() {
+    let engine = tiny_engine();
+    let p: Vec<u32> = (0..200).map(|i| (i * 7 % 250) as u32).collect();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let (tx, rx) = mpsc::channel();
+    let job = Job {
+        prompt: p.clone(),
+        max_tokens: 8,
+        sampling: Sampling::default(),
+        time_budget: None,
+        stop: None,
+        cancel,
+        events: Box::new(move |e| {
+            if matches!(e, Event::Prefill { evaluated, .. } if evaluated >= 32) {
+                flag.store(true, Ordering::Release);
+            }
+            let _ = tx.send(e);
+        }),
+    };
+    engine.submit(job).expect("submit");
+    let report = loop {
+        if let Event::Done(r) = rx.recv_timeout(Duration::from_secs(60)).expect("answer") {
+            break r;
+        }
+    };
+    assert_eq!(report.stop, StopReason::Cancelled);
+    assert_eq!(report.evaluated_tokens, 32, "stops at the chunk boundary after the cancel");
+    assert_eq!(report.generated_tokens, 0);
+    let (_, _, next) = run(&engine, p.clone(), 1, |_| {});
+    assert_eq!(next.reused_tokens, 32, "the cancelled job's keys and values are kept");
+}
+
+#[test]
+fn cancelling_during_decoding_lands_within_one_token() {
+    let engine = tiny_engine();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let (tx, rx) = mpsc::channel();
+    let job = Job {
+        prompt: prompt(&engine, "the other one"),
+        max_tokens: 200,
+        sampling: Sampling { temperature: 1.0, top_p: 1.0, seed: 5 },
+        time_budget: None,
+        stop: None,
+        cancel,
+        events: Box::new(move |e| {
+            if matches!(e, Event::Text(_)) {
+                flag.store(true, Ordering::Release);
+            }
+            let _ = tx.send(e);
+        }),
+    };
+    engine.submit(job).expect("submit");
+    let report = loop {
+        if let Event::Done(r) = rx.recv_timeout(Duration::from_secs(60)).expect("answer") {
+            break r;
+        }
+    };
+    // The sampled tokens may end (EndToken) before any text; otherwise one token of text then stop.
+    if report.stop == StopReason::Cancelled {
+        assert!(report.generated_tokens <= 2, "{report:?}");
+    }
+}
+
+#[test]
+fn the_stop_check_sees_the_text_and_ends_the_job() {
+    let engine = tiny_engine();
+    let (_, _, report) = run(&engine, prompt(&engine, "on and on"), 50, |job| {
+        job.sampling = Sampling { temperature: 1.0, top_p: 1.0, seed: 1 };
+        job.stop = Some(Box::new(|text: &str| text.chars().count() >= 3));
+    });
+    if report.stop == StopReason::StopCheck {
+        assert!(report.text.chars().count() >= 3);
+    } else {
+        assert!(matches!(report.stop, StopReason::EndToken), "{report:?}");
+    }
+}
+
+#[test]
+fn a_prompt_longer_than_the_cache_keeps_its_end() {
+    let engine = tiny_engine();
+    let p: Vec<u32> = (0..700).map(|i| (i % 250) as u32).collect();
+    let (_, _, report) = run(&engine, p, 10, |_| {});
+    assert!(report.dropped_tokens > 0);
+    assert!(!matches!(report.stop, StopReason::Failed(_)), "{report:?}");
+}
+
+#[test]
+fn a_cancelled_job_in_the_queue_is_skipped() {
+    let engine = tiny_engine();
+    let (_, _, report) = run(&engine, prompt(&engine, "x"), 10, |job| job.cancel.store(true, Ordering::Release));
+    assert_eq!(report.stop, StopReason::Cancelled);
+    assert_eq!(report.evaluated_tokens, 0);
+}
+
+#[test]
+fn the_real_model_completes_code_and_reports_timings() {
+    let engine = engine(&common::test_model());
+    assert!(engine.facts().fim.is_none(), "SmolLM2 has no FIM tokens: a prefix-completion model");
+    assert!(engine.facts().file_sep.is_some() && engine.facts().filename.is_some());
+    let p = prompt(&engine, "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    if n < 2:\n        return n\n    return ");
+    let (_, _, report) = run(&engine, p, 12, |_| {});
+    assert!(!report.text.trim().is_empty(), "{report:?}");
+    assert!(report.text.contains("fibonacci"), "a 135M model still knows this one: {:?}", report.text);
+    assert!(report.prefill_ms > 0.0 && report.ttft_ms >= report.prefill_ms);
+}
