@@ -49,3 +49,31 @@ pub fn human(d: Duration) -> String {
         format!("{:.1} ms", ns as f64 / 1e6)
     }
 }
+
+/// Peak resident set size of this process so far, in bytes (Linux `VmHWM`).
+pub fn peak_rss_bytes() -> Option<u64> {
+    proc_status_kib("VmHWM:").map(|kib| kib * 1024)
+}
+
+/// Resident set size now, in bytes (Linux `VmRSS`).
+pub fn rss_bytes() -> Option<u64> {
+    proc_status_kib("VmRSS:").map(|kib| kib * 1024)
+}
+
+fn proc_status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// Path of the test model, fetched and cached by `model/scripts/fetch-test-model.sh`
+/// (`INFILL_TEST_MODEL` overrides it).
+pub fn test_model() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("INFILL_TEST_MODEL") {
+        return path.into();
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fetch-test-model.sh");
+    let out = std::process::Command::new("bash").arg(script).output().expect("run fetch-test-model.sh");
+    assert!(out.status.success(), "fetch-test-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().into()
+}

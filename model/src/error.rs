@@ -93,6 +93,14 @@ pub enum ModelError {
         /// candle's error.
         source: candle_core::Error,
     },
+    /// A model could not be downloaded.
+    #[error("cannot download {reference}: {reason}")]
+    Download {
+        /// What was asked for (`owner/repo/file.gguf`).
+        reference: String,
+        /// Why it failed.
+        reason: String,
+    },
     /// The engine thread is gone (it stopped after an earlier fatal error).
     #[error("the model engine has stopped: {0}")]
     EngineStopped(String),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod gguf;
 pub mod hparams;
 pub mod kv_cache;
+pub mod source;
 pub mod tokenizer;
 pub mod transformer;
 
@@ -22,5 +23,6 @@ pub use facts::{FimFamily, FimTokens, ModelFacts};
 pub use gguf::GgufFile;
 pub use hparams::HParams;
 pub use kv_cache::KvCache;
+pub use source::{DownloadProgress, ModelSource, DEFAULT_MODEL};
 pub use tokenizer::{ModelTokenizer, StreamDecoder, VocabKind};
 pub use transformer::Transformer;

@@ -26,6 +26,7 @@ fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnO
     let (tx, rx) = mpsc::channel();
     let mut job = Job {
         prompt,
+        heal: Vec::new(),
         max_tokens,
         sampling: Sampling::default(),
         time_budget: None,
@@ -92,6 +93,7 @@ fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_comp
     let (tx, rx) = mpsc::channel();
     let job = Job {
         prompt: p.clone(),
+        heal: Vec::new(),
         max_tokens: 8,
         sampling: Sampling::default(),
         time_budget: None,
@@ -125,6 +127,7 @@ fn cancelling_during_decoding_lands_within_one_token() {
     let (tx, rx) = mpsc::channel();
     let job = Job {
         prompt: prompt(&engine, "the other one"),
+        heal: Vec::new(),
         max_tokens: 200,
         sampling: Sampling { temperature: 1.0, top_p: 1.0, seed: 5 },
         time_budget: None,

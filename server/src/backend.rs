@@ -2,7 +2,7 @@
 //! wrapped in the panic guard.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tower_lsp::jsonrpc::{self, Result};
 use tower_lsp::lsp_types::{
@@ -15,6 +15,7 @@ use tower_lsp::{Client, LanguageServer};
 use crate::cancel::InFlight;
 use crate::config::Config;
 use crate::document_store::DocumentStore;
+use crate::engine::slot::EngineSlot;
 use crate::engine::CompletionEngine;
 use crate::handlers;
 use crate::logging::LogControl;
@@ -34,8 +35,10 @@ pub struct Backend {
     pub(crate) config: RwLock<Config>,
     /// The completion running for each document.
     pub(crate) in_flight: InFlight,
-    /// Computes suggestions.
-    pub(crate) engine: Arc<dyn CompletionEngine>,
+    /// The engine that computes suggestions, and its state.
+    pub(crate) slot: EngineSlot,
+    /// The `(model, threads)` settings last loaded, to load again only on a change.
+    pub(crate) loaded_model: Mutex<Option<(Option<String>, Option<usize>)>>,
     /// Whether the client answers `workspace/configuration`.
     pub(crate) pulls_configuration: AtomicBool,
     /// Whether the client asked to shut down (decides the exit code).
@@ -51,7 +54,7 @@ impl Backend {
     pub(crate) fn new(
         client: Client,
         config: Config,
-        engine: Arc<dyn CompletionEngine>,
+        engine: Option<Arc<dyn CompletionEngine>>,
         log: LogControl,
         shutdown_requested: Arc<AtomicBool>,
     ) -> Self {
@@ -62,7 +65,8 @@ impl Backend {
             encoding: OnceLock::new(),
             config: RwLock::new(config),
             in_flight: InFlight::default(),
-            engine,
+            slot: engine.map_or_else(EngineSlot::empty, EngineSlot::fixed),
+            loaded_model: Mutex::new(None),
             pulls_configuration: AtomicBool::new(false),
             shutdown_requested,
             log,

@@ -26,6 +26,11 @@ impl CancelToken {
         self.0.store(true, Ordering::Release);
     }
 
+    /// The shared flag itself, for code outside this crate (the model engine).
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
+
     /// Whether the work is no longer wanted.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Acquire)

@@ -5,6 +5,9 @@
 //! model and context crates plug in behind this trait; until a model is loaded the
 //! server runs [`NoModel`], which suggests nothing.
 
+pub mod model_engine;
+pub mod shape;
+pub mod slot;
 pub mod test_double;
 
 use std::ops::Range;
@@ -39,18 +42,56 @@ pub struct Suggestion {
     pub replace: Range<usize>,
 }
 
+/// Where the time of one completion went (from the model engine's report).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// Prompt tokens whose keys and values were reused.
+    pub reused_tokens: usize,
+    /// Prompt tokens evaluated.
+    pub evaluated_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Evaluating the prompt, ms.
+    pub prefill_ms: f64,
+    /// From the job's start to the first generated token, ms.
+    pub ttft_ms: f64,
+    /// Generating after the first token, ms.
+    pub decode_ms: f64,
+    /// The whole request inside the engine, ms.
+    pub total_ms: f64,
+    /// Decoding speed.
+    pub tokens_per_s: f64,
+    /// Why generation ended.
+    pub stop: String,
+}
+
+/// An engine's answer: suggestions, best first, and how long they took.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    /// Empty when there is nothing to say.
+    pub suggestions: Vec<Suggestion>,
+    /// Present when a model ran.
+    pub timings: Option<Timings>,
+}
+
+impl From<Vec<Suggestion>> for Completion {
+    fn from(suggestions: Vec<Suggestion>) -> Self {
+        Completion { suggestions, timings: None }
+    }
+}
+
 /// Computes suggestions. Implementations must return promptly once `cancel` is set,
 /// and must not block the async runtime (heavy work belongs on its own thread).
 pub trait CompletionEngine: Send + Sync + 'static {
-    /// Suggestions for `request`, best first; empty when there is nothing to say.
-    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Vec<Suggestion>>>;
+    /// Suggestions for `request`.
+    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>>;
 }
 
 /// The engine used while no model is loaded: it suggests nothing.
 pub struct NoModel;
 
 impl CompletionEngine for NoModel {
-    fn complete(&self, _request: CompletionRequest, _cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Vec<Suggestion>>> {
-        Box::pin(async { Ok(Vec::new()) })
+    fn complete(&self, _request: CompletionRequest, _cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
+        Box::pin(async { Ok(Completion::default()) })
     }
 }

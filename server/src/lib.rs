@@ -11,12 +11,14 @@ mod backend;
 mod capabilities;
 pub mod cancel;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod document;
 pub mod document_store;
 pub mod engine;
 mod handlers;
 pub mod logging;
+mod model_loader;
 mod panic_guard;
 pub mod position;
 pub mod protocol;
@@ -43,8 +45,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Startup {
     /// Settings from the command line (the editor's settings override them).
     pub config: Config,
-    /// Computes suggestions.
-    pub engine: Arc<dyn CompletionEngine>,
+    /// A fixed engine (tests); `None` loads the configured model.
+    pub engine: Option<Arc<dyn CompletionEngine>>,
     /// Changes the log level at run time.
     pub log: logging::LogControl,
 }

@@ -45,11 +45,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// Starts `infill-ls` with `args` (logging at debug to its captured stderr).
+    /// Starts `infill-ls` with `args` (logging at debug to its captured stderr), with
+    /// an empty Hugging Face cache so no model is found there by accident.
     pub fn spawn(args: &[&str]) -> Client {
+        let hf_home = std::env::temp_dir().join(format!("infill-tests-empty-hf-{}", std::process::id()));
         let mut child = Command::new(server_binary())
             .args(args)
             .env("INFILL_LOG", "debug")
+            .env("HF_HOME", hf_home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -235,4 +238,27 @@ fn read_messages(mut stdout: impl BufRead, tx: mpsc::Sender<Value>) {
             return;
         }
     }
+}
+
+/// Path of the real test model (SmolLM2-135M-Instruct Q4_1), fetched once and cached by
+/// `model/scripts/fetch-test-model.sh`; `INFILL_TEST_MODEL` overrides it.
+pub fn test_model() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("INFILL_TEST_MODEL") {
+            return PathBuf::from(path);
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fetch-test-model.sh");
+        let out = Command::new("bash").arg(script).output().expect("run fetch-test-model.sh");
+        assert!(out.status.success(), "fetch-test-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    })
+    .clone()
+}
+
+/// Waits for the `infill/status` notification with state `state`.
+pub fn wait_status(client: &mut Client, state: &str) -> Value {
+    client
+        .wait_for(Duration::from_secs(60), |m| m["method"] == "infill/status" && m["params"]["state"] == state)
+        .unwrap_or_else(|| panic!("no infill/status {state}; backlog {:?}\nstderr:\n{}", client.backlog, client.stderr()))
 }

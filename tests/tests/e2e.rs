@@ -2,6 +2,7 @@
 
 mod e2e {
     pub mod lifecycle;
+    pub mod model;
     pub mod protocol;
     pub mod robustness;
     pub mod support;

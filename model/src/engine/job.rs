@@ -30,6 +30,10 @@ pub type EventSink = Box<dyn FnMut(Event) + Send>;
 pub struct Job {
     /// The prompt as token ids (control tokens placed by the caller).
     pub prompt: Vec<u32>,
+    /// Token healing: bytes the answer must begin with, usually those of a last prompt
+    /// token the caller took off (a prompt that ends inside a token, such as after
+    /// indentation, otherwise misleads the model). They are not part of the text reported.
+    pub heal: Vec<u8>,
     /// Most tokens to generate; 0 only fills the cache with the prompt.
     pub max_tokens: usize,
     /// Token choice.

@@ -119,9 +119,13 @@ fn run_job(model: &mut Model, mut job: Job, options: &EngineOptions, sink: &mut 
     let mut decoder = StreamDecoder::default();
     let mut text = String::new();
     let mut first_token_at: Option<Instant> = None;
+    let mut heal: &[u8] = &job.heal;
     let stop = loop {
         if cancelled() {
             break StopReason::Cancelled;
+        }
+        if !heal.is_empty() {
+            allow_only_compatible(&mut logits, &model.tokenizer, heal);
         }
         let next = sampler.pick(&logits);
         if first_token_at.is_none() {
@@ -132,7 +136,13 @@ fn run_job(model: &mut Model, mut job: Job, options: &EngineOptions, sink: &mut 
             break StopReason::EndToken;
         }
         report.generated_tokens += 1;
-        let piece = decoder.push(model.tokenizer.token_bytes(next));
+        let mut bytes = model.tokenizer.token_bytes(next);
+        if !heal.is_empty() {
+            let n = heal.len().min(bytes.len());
+            heal = &heal[n..];
+            bytes = &bytes[n..];
+        }
+        let piece = decoder.push(bytes);
         if !piece.is_empty() {
             text.push_str(&piece);
             sink(Event::Text(piece));
@@ -170,3 +180,21 @@ fn run_job(model: &mut Model, mut job: Job, options: &EngineOptions, sink: &mut 
     sink(Event::Done(report));
 }
 
+
+/// Token healing: keeps only tokens whose bytes agree with the bytes the answer must
+/// begin with (they start with them, or are a beginning of them). If none would be
+/// left, nothing is masked.
+fn allow_only_compatible(logits: &mut [f32], tokenizer: &crate::tokenizer::ModelTokenizer, heal: &[u8]) {
+    let compatible = |id: usize| {
+        let bytes = tokenizer.token_bytes(id as u32);
+        !bytes.is_empty() && !tokenizer.is_control(id as u32) && (bytes.starts_with(heal) || heal.starts_with(bytes))
+    };
+    if !(0..logits.len()).any(compatible) {
+        return;
+    }
+    for (id, logit) in logits.iter_mut().enumerate() {
+        if !compatible(id) {
+            *logit = f32::NEG_INFINITY;
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::{CompletionEngine, CompletionRequest, Suggestion};
+use super::{Completion, CompletionEngine, CompletionRequest, Suggestion};
 use crate::cancel::CancelToken;
 
 /// Text that makes [`Scripted`] panic.
@@ -27,7 +27,7 @@ impl Scripted {
 }
 
 impl CompletionEngine for Scripted {
-    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Vec<Suggestion>>> {
+    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
         let delay = self.delay;
         Box::pin(async move {
             if request.snapshot.rope.chunks().any(|c| c.contains(PANIC_MARKER)) {
@@ -36,7 +36,7 @@ impl CompletionEngine for Scripted {
             let start = Instant::now();
             while start.elapsed() < delay {
                 if cancel.is_cancelled() {
-                    return Ok(Vec::new());
+                    return Ok(Completion::default());
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -47,7 +47,7 @@ impl CompletionEngine for Scripted {
                 request.snapshot.rope.len_bytes(),
                 fnv1a(&request.snapshot.rope)
             );
-            Ok(vec![Suggestion { text, replace: request.cursor..request.cursor }])
+            Ok(vec![Suggestion { text, replace: request.cursor..request.cursor }].into())
         })
     }
 }

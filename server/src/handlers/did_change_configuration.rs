@@ -18,6 +18,7 @@ pub async fn handle(backend: &Backend, params: DidChangeConfigurationParams) {
     } else {
         pull(backend).await;
     }
+    crate::model_loader::apply_model_setting(backend).await;
 }
 
 /// Asks the client for the `infill` section when it serves `workspace/configuration`.

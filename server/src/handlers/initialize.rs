@@ -34,9 +34,5 @@ pub fn handle(backend: &Backend, params: InitializeParams) -> Result<InitializeR
 /// Handles `initialized`: pulls settings when the client serves them, then says what state we are in.
 pub async fn initialized(backend: &Backend) {
     super::did_change_configuration::pull(backend).await;
-    let config = backend.config();
-    match &config.model {
-        Some(model) => tracing::info!("Infill is running; model {model} is configured"),
-        None => tracing::info!("Infill is running without a model: completions are empty until one is configured"),
-    }
+    crate::model_loader::apply_model_setting(backend).await;
 }

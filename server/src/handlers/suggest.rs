@@ -40,7 +40,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         max_tokens: config.max_tokens,
         invoked,
     };
-    let result = backend.engine.complete(request, ticket.token.clone()).await;
+    let result = backend.slot.current().complete(request, ticket.token.clone()).await;
     if ticket.token.is_cancelled() {
         tracing::debug!(%uri, version = snapshot.version, "completion superseded");
         return None;
@@ -50,7 +50,16 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         return None;
     }
     match result {
-        Ok(suggestions) => Some(Suggested { snapshot, cursor, suggestions }),
+        Ok(completion) => {
+            if let Some(t) = &completion.timings {
+                tracing::debug!(
+                    %uri, reused = t.reused_tokens, evaluated = t.evaluated_tokens, generated = t.generated_tokens,
+                    prefill_ms = t.prefill_ms, ttft_ms = t.ttft_ms, decode_ms = t.decode_ms, total_ms = t.total_ms,
+                    stop = %t.stop, "completion"
+                );
+            }
+            Some(Suggested { snapshot, cursor, suggestions: completion.suggestions })
+        }
         Err(e) => {
             tracing::warn!(%uri, "completion failed: {e:#}");
             None

@@ -93,7 +93,7 @@ fn without_a_model_both_methods_answer_empty_and_the_log_says_why() {
     );
     assert_eq!(reply["result"]["items"], json!([]));
     let log = client.wait_for(infill_tests::REPLY_TIMEOUT, |m| {
-        m["method"] == "window/logMessage" && m["params"]["message"].as_str().is_some_and(|s| s.contains("without a model"))
+        m["method"] == "window/logMessage" && m["params"]["message"].as_str().is_some_and(|s| s.contains("no model"))
     });
     assert!(log.is_some(), "no logMessage about the missing model; backlog: {:?}", client.backlog);
 }

@@ -1,0 +1,89 @@
+//! The subcommands that do not serve LSP: `complete` and `fetch`.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use infill_model::{Engine, EngineOptions, ModelSource, DEFAULT_MODEL};
+use ropey::Rope;
+use tower_lsp::lsp_types::{Position, Url};
+
+use crate::cancel::CancelToken;
+use crate::document::Document;
+use crate::engine::model_engine::ModelEngine;
+use crate::engine::{CompletionEngine, CompletionRequest};
+use crate::position::{position_to_byte, PositionEncoding};
+
+/// The model to use when none is named: the default one if it was fetched before.
+pub fn resolve_model(reference: Option<&str>) -> anyhow::Result<std::path::PathBuf> {
+    let source = ModelSource::parse(reference.unwrap_or(DEFAULT_MODEL));
+    match source.cached() {
+        Some(path) => Ok(path),
+        None if reference.is_none() => {
+            bail!("no model: pass --model PATH (a .gguf file), or run `infill-ls fetch` to download the default model")
+        }
+        None => match source {
+            ModelSource::Local(path) => bail!("{}: no such model file", path.display()),
+            ModelSource::Hub { .. } => bail!("{} is not downloaded: run `infill-ls fetch {}`", source.describe(), source.describe()),
+        },
+    }
+}
+
+/// `infill-ls complete FILE --line L --column C`.
+pub fn complete(file: &Path, line: u32, column: u32, max_tokens: u32, model: Option<&str>, threads: Option<usize>) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", file.display()))?;
+    let model_path = resolve_model(model)?;
+    let options = EngineOptions { threads: threads.unwrap_or_else(infill_model::engine::physical_cores), ..EngineOptions::default() };
+    let started = std::time::Instant::now();
+    let engine = Engine::start(&model_path, options)?;
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let engine = ModelEngine::new(Arc::new(engine));
+    let doc = Document::new(&text, 0, "");
+    let rope: &Rope = doc.rope();
+    let position = Position::new(line.saturating_sub(1), column.saturating_sub(1));
+    let cursor = position_to_byte(rope, position, PositionEncoding::Utf32);
+    let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    let uri = Url::from_file_path(&absolute).unwrap_or_else(|_| Url::parse("file:///untitled").expect("a valid constant URL"));
+    let request = CompletionRequest { uri, snapshot: doc.snapshot(), cursor, max_tokens, invoked: true };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let completion = runtime.block_on(engine.complete(request, CancelToken::new()))?;
+    let mut stdout = std::io::stdout().lock();
+    for suggestion in &completion.suggestions {
+        writeln!(stdout, "{}", suggestion.text)?;
+    }
+    let mut stderr = std::io::stderr().lock();
+    writeln!(stderr, "model: {} ({}), loaded in {load_ms:.0} ms", engine.model_name(), model_path.display())?;
+    match &completion.timings {
+        Some(t) => writeln!(
+            stderr,
+            "prompt: {} tokens evaluated, {} reused; prefill {:.1} ms; first token {:.1} ms; {} tokens in {:.1} ms ({:.1} tok/s); total {:.1} ms; stop: {}",
+            t.evaluated_tokens, t.reused_tokens, t.prefill_ms, t.ttft_ms, t.generated_tokens, t.decode_ms, t.tokens_per_s, t.total_ms, t.stop
+        )?,
+        None => writeln!(stderr, "no completion here (the cursor is inside an identifier)")?,
+    }
+    if completion.timings.is_some() && completion.suggestions.is_empty() {
+        writeln!(stderr, "the model's answer was empty after post-processing")?;
+    }
+    Ok(())
+}
+
+/// `infill-ls fetch [REFERENCE]`.
+pub fn fetch(reference: Option<&str>) -> anyhow::Result<()> {
+    let source = ModelSource::parse(reference.unwrap_or(DEFAULT_MODEL));
+    if let ModelSource::Local(path) = &source {
+        bail!("{} is a local path; fetch takes a Hugging Face file `owner/repo/file.gguf`", path.display());
+    }
+    let mut last_percent = u64::MAX;
+    let path = source.fetch(move |p| {
+        let percent = if p.total > 0 { p.done * 100 / p.total } else { 0 };
+        if percent != last_percent {
+            last_percent = percent;
+            let _ = write!(std::io::stderr(), "\rdownloading: {percent:3}% of {:.1} MB", p.total as f64 / 1e6);
+        }
+    })?;
+    let _ = writeln!(std::io::stderr());
+    writeln!(std::io::stdout(), "{}", path.display())?;
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Loading the configured model off the async runtime, reporting each step to the
+//! user: `infill/status` notifications, `window/logMessage`, and one
+//! `window/showMessage` when something is wrong (no model, a bad file).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use infill_model::{Engine, EngineOptions, ModelSource};
+use serde_json::json;
+use tower_lsp::lsp_types::MessageType;
+
+use crate::backend::Backend;
+use crate::engine::model_engine::ModelEngine;
+use crate::engine::slot::EngineState;
+use crate::engine::NoModel;
+
+/// The custom notification carrying the engine state.
+pub const STATUS_METHOD: &str = "infill/status";
+
+/// Loads (or unloads) the model the settings name, unless it is already the one in use.
+pub async fn apply_model_setting(backend: &Backend) {
+    if !backend.slot.loads_models() {
+        return;
+    }
+    let config = backend.config();
+    // No model named: use the default one if `infill-ls fetch` already downloaded it.
+    let wanted = config.model.clone().or_else(|| {
+        ModelSource::parse(infill_model::DEFAULT_MODEL).cached().map(|_| infill_model::DEFAULT_MODEL.to_owned())
+    });
+    let key = (wanted.clone(), config.threads);
+    {
+        let mut loaded = backend.loaded_model.lock().unwrap_or_else(|p| p.into_inner());
+        if loaded.as_ref() == Some(&key) {
+            return;
+        }
+        *loaded = Some(key);
+    }
+    let Some(reference) = wanted else {
+        backend.slot.set(Arc::new(NoModel), EngineState::NoModel);
+        publish(backend).await;
+        let message = "Infill has no model, so it suggests nothing. Set the `model` setting to a .gguf file, \
+                       or run `infill-ls fetch` to download the default model (Qwen2.5-Coder 0.5B) and point `model` at it.";
+        tracing::warn!("{message}");
+        backend.client.show_message(MessageType::WARNING, message).await;
+        return;
+    };
+    backend.slot.set(Arc::new(NoModel), EngineState::Loading { model: reference.clone() });
+    publish(backend).await;
+    let options = EngineOptions {
+        threads: config.threads.unwrap_or_else(infill_model::engine::physical_cores),
+        ..EngineOptions::default()
+    };
+    let started = Instant::now();
+    let source = ModelSource::parse(&reference);
+    let load = tokio::task::spawn_blocking(move || -> Result<Engine, String> {
+        let path = match source.cached() {
+            Some(path) => path,
+            None => match &source {
+                ModelSource::Local(path) => return Err(format!("{}: no such file", path.display())),
+                ModelSource::Hub { .. } => {
+                    tracing::info!("downloading {}", source.describe());
+                    source.fetch(|_| {}).map_err(|e| e.to_string())?
+                }
+            },
+        };
+        Engine::start(&path, options).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the loader stopped: {e}")));
+    // A newer setting may have started another load meanwhile: keep only the latest.
+    let latest = backend.loaded_model.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let still_wanted = latest.is_some_and(|(model, _)| model.as_deref() == Some(reference.as_str()));
+    if !still_wanted {
+        return;
+    }
+    match load {
+        Ok(engine) => {
+            let engine = ModelEngine::new(Arc::new(engine));
+            let name = engine.model_name().to_owned();
+            tracing::info!(model = %reference, ms = started.elapsed().as_millis() as u64, "model {name} loaded");
+            backend.slot.set(Arc::new(engine), EngineState::Ready { model: reference, name });
+        }
+        Err(message) => {
+            tracing::error!("cannot load the model: {message}");
+            backend.client.show_message(MessageType::ERROR, format!("Infill cannot load its model: {message}")).await;
+            backend.slot.set(Arc::new(NoModel), EngineState::Error { model: reference, message });
+        }
+    }
+    publish(backend).await;
+}
+
+/// Sends the current state as `infill/status`.
+pub async fn publish(backend: &Backend) {
+    let state = serde_json::to_value(backend.slot.state()).unwrap_or_else(|_| json!({ "state": "error" }));
+    backend.client.send_notification::<StatusNotification>(state).await;
+}
+
+/// `infill/status`: `{ "state": "noModel" | "loading" | "ready" | "error", ... }`.
+pub enum StatusNotification {}
+
+impl tower_lsp::lsp_types::notification::Notification for StatusNotification {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = STATUS_METHOD;
+}
