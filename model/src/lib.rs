@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod arch;
+mod attention;
 pub mod engine;
 pub mod facts;
 pub mod error;

@@ -209,6 +209,9 @@ impl Transformer {
         k_cache.slice_set(&k, 2, pos)?;
         v_cache.slice_set(&v, 2, pos)?;
         let len = pos + seq;
+        if seq == 1 && self.device.is_cpu() {
+            return layer.wo.forward(&crate::attention::decode(&q, k_cache, v_cache, len)?);
+        }
         let keys = k_cache.narrow(2, 0, len)?;
         let values = v_cache.narrow(2, 0, len)?;
         // Heads h*g..(h+1)*g read kv head h: fold them into the rows of one matmul.

@@ -2,6 +2,14 @@
 //! (`quantized_llama`, `quantized_qwen2`): the same logits within a tight tolerance,
 //! on the real test model and on tiny random models of each architecture and
 //! quantization; and KV-cache reuse is exact.
+//!
+//! These run with `CANDLE_DEQUANTIZE_ALL=1`: weights are dequantized once with
+//! candle's own routines of each format, and matrix products run in f32 in both
+//! implementations. With quantized matmuls the activations are rounded to 8 bits
+//! before every product, which makes the network discontinuous: a last-bit
+//! difference in a sum (our attention reads the cache in another order than gemm)
+//! can flip one rounding and move a logit by tenths. `quantized_drift.rs` covers that
+//! mode with a bound suited to it.
 
 mod common;
 
@@ -12,10 +20,10 @@ use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use common::tiny::{self, Tiny};
-use infill_model::{GgufFile, HParams, KvCache, Transformer};
+use infill_model::{GgufFile, HParams, KvCache, ModelTokenizer, Transformer};
 
 /// Logits are O(10); gemm blocking may reorder sums, nothing more.
-const TOLERANCE: f32 = 2e-3;
+const TOLERANCE: f32 = 1e-3;
 
 enum Reference {
     Llama(quantized_llama::ModelWeights),
@@ -43,6 +51,12 @@ impl Reference {
         .expect("reference forward");
         logits.squeeze(0).expect("squeeze").to_vec1().expect("vec")
     }
+}
+
+/// Dequantized weights, f32 products (see the module docs). Every test calls it first.
+fn exact_mode() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("CANDLE_DEQUANTIZE_ALL", "1"));
 }
 
 fn ours(path: &Path, capacity: usize) -> (Transformer, KvCache) {
@@ -88,12 +102,17 @@ fn random_tokens(seed: u64, n: usize, vocab: u32) -> Vec<u32> {
 
 #[test]
 fn real_model_logits_match_quantized_llama() {
+    exact_mode();
     let path = common::test_model();
-    compare(&path, &random_tokens(7, 37, 49_152), 6);
+    let gguf = GgufFile::open(&path).expect("open");
+    let tokenizer = ModelTokenizer::load(&gguf).expect("tokenizer");
+    let code = "import os\n\ndef list_python_files(root):\n    \"\"\"Every .py file under root.\"\"\"\n    found = []\n    for dirpath, _, names in os.walk(root):\n";
+    compare(&path, &tokenizer.encode(code).expect("encode"), 8);
 }
 
 #[test]
 fn tiny_models_of_every_architecture_and_quantization_match_the_reference() {
+    exact_mode();
     let dir = tempdir();
     let dtypes = [
         GgmlDType::F32,
@@ -120,6 +139,7 @@ fn tiny_models_of_every_architecture_and_quantization_match_the_reference() {
 
 #[test]
 fn reusing_a_truncated_cache_gives_the_logits_of_a_cold_run() {
+    exact_mode();
     let dir = tempdir();
     for arch in ["llama", "qwen2"] {
         let path = tiny::write(&Tiny::new(arch, GgmlDType::Q8_0), &dir);
