@@ -42,7 +42,7 @@ struct Figures {
 
 fn ours(model: &mut Model, chunk: usize) -> Figures {
     let m = model;
-    let mut run_prefill = |toks: &[u32], m: &mut Model| -> f64 {
+    let run_prefill = |toks: &[u32], m: &mut Model| -> f64 {
         m.cache.truncate(0);
         let start = Instant::now();
         for c in toks.chunks(chunk) {
@@ -95,7 +95,7 @@ fn stock(path: &Path) -> Figures {
     };
     let mut model = load();
     let input = |t: &[u32]| Tensor::new(t, &Device::Cpu).expect("ids").unsqueeze(0).expect("batch");
-    let mut prefill = |toks: &[u32], model: &mut ModelWeights| -> f64 {
+    let prefill = |toks: &[u32], model: &mut ModelWeights| -> f64 {
         let start = Instant::now();
         model.forward(&input(toks), 0).expect("forward"); // index 0 resets its cache
         start.elapsed().as_secs_f64()

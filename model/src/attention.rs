@@ -12,6 +12,8 @@ use rayon::prelude::*;
 /// Below this many cached positions the heads run one after the other: the work is
 /// smaller than a thread hand-off.
 const PARALLEL_FROM: usize = 256;
+/// Most query heads sharing one key/value head (grouped-query attention).
+const MAX_GROUP: usize = 64;
 
 /// `softmax(q·Kᵀ / √d)·V` for one query position. `q` is `[1, n_head, 1, head_dim]`,
 /// the caches `[1, n_kv_head, capacity, head_dim]` with `len` positions filled; head
@@ -32,27 +34,48 @@ pub(crate) fn decode(q: &Tensor, k_cache: &Tensor, v_cache: &Tensor, len: usize)
     let values = &v_cpu.as_slice::<f32>()?[v_layout.start_offset()..];
     let groups = n_head / n_kv;
     let scale = 1.0 / (head_dim as f32).sqrt();
-    let head = |h: usize, out: &mut [f32]| {
-        let base = (h / groups) * capacity * head_dim;
-        let qh = &q[h * head_dim..(h + 1) * head_dim];
-        let mut scores: Vec<f32> =
-            (0..len).map(|j| dot(qh, &keys[base + j * head_dim..base + (j + 1) * head_dim]) * scale).collect();
-        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
+    // One kv head at a time, with all the query heads that share it: each cached key
+    // and value is read from memory once per step, not once per query head.
+    let kv_head = |h: usize, out: &mut [f32]| {
+        let base = h * capacity * head_dim;
+        let queries = &q[h * groups * head_dim..(h + 1) * groups * head_dim];
+        let mut scores = vec![0f32; groups * len];
+        for j in 0..len {
+            let key = &keys[base + j * head_dim..base + (j + 1) * head_dim];
+            for g in 0..groups {
+                scores[g * len + j] = dot(&queries[g * head_dim..(g + 1) * head_dim], key) * scale;
+            }
+        }
+        let mut weights = [0f32; MAX_GROUP];
+        let mut inv_sums = [0f32; MAX_GROUP];
+        for g in 0..groups {
+            let row = &mut scores[g * len..(g + 1) * len];
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for s in row.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            inv_sums[g] = 1.0 / sum;
         }
         out.fill(0.0);
-        for (j, s) in scores.iter().enumerate() {
-            axpy(s / sum, &values[base + j * head_dim..base + (j + 1) * head_dim], out);
+        for j in 0..len {
+            let value = &values[base + j * head_dim..base + (j + 1) * head_dim];
+            for g in 0..groups {
+                weights[g] = scores[g * len + j] * inv_sums[g];
+                axpy(weights[g], value, &mut out[g * head_dim..(g + 1) * head_dim]);
+            }
         }
     };
+    if groups > MAX_GROUP {
+        candle_core::bail!("{groups} query heads per key/value head: at most {MAX_GROUP} supported");
+    }
     let mut out = vec![0f32; n_head * head_dim];
+    let per_kv = groups * head_dim;
     if len >= PARALLEL_FROM {
-        out.par_chunks_mut(head_dim).enumerate().for_each(|(h, o)| head(h, o));
+        out.par_chunks_mut(per_kv).enumerate().for_each(|(h, o)| kv_head(h, o));
     } else {
-        out.chunks_mut(head_dim).enumerate().for_each(|(h, o)| head(h, o));
+        out.chunks_mut(per_kv).enumerate().for_each(|(h, o)| kv_head(h, o));
     }
     drop((k_store, v_store));
     Tensor::from_vec(out, (1, 1, n_head * head_dim), &Device::Cpu)
@@ -83,6 +106,7 @@ mod tests {
     use super::*;
 
     /// The same attention in f64, straight from the definition.
+    #[allow(clippy::too_many_arguments, reason = "a test oracle that mirrors the shapes one by one")]
     fn reference(q: &[f32], k: &[f32], v: &[f32], n_head: usize, n_kv: usize, cap: usize, d: usize, len: usize) -> Vec<f64> {
         let groups = n_head / n_kv;
         let mut out = vec![0f64; n_head * d];

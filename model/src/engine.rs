@@ -52,6 +52,20 @@ pub fn physical_cores() -> usize {
     num_cpus::get_physical().max(1)
 }
 
+/// The device models run on: the first GPU when built with `cuda` or `metal` and one
+/// is present, else the CPU.
+pub fn device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(device) = Device::new_cuda(0) {
+        return device;
+    }
+    #[cfg(feature = "metal")]
+    if let Ok(device) = Device::new_metal(0) {
+        return device;
+    }
+    Device::Cpu
+}
+
 /// A loaded model, ready to run.
 pub struct Model {
     /// The forward pass.
@@ -67,7 +81,7 @@ pub struct Model {
 impl Model {
     /// Loads `path` on the calling thread.
     pub fn load(path: &Path, options: &EngineOptions) -> Result<Model> {
-        let device = Device::Cpu;
+        let device = device();
         let mut gguf = GgufFile::open(path)?;
         let hp = HParams::read(&gguf)?;
         let tokenizer = ModelTokenizer::load(&gguf)?;

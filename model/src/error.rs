@@ -90,8 +90,8 @@ pub enum ModelError {
         path: PathBuf,
         /// What was being done.
         context: String,
-        /// candle's error.
-        source: candle_core::Error,
+        /// candle's error (boxed: it is large).
+        source: Box<candle_core::Error>,
     },
     /// A model could not be downloaded.
     #[error("cannot download {reference}: {reason}")]

@@ -187,14 +187,14 @@ impl GgufFile {
         self.content.tensor(&mut self.reader, name, device).map_err(|source| ModelError::Compute {
             path: self.path.clone(),
             context: format!("reading tensor `{name}`"),
-            source,
+            source: Box::new(source),
         })
     }
 
     /// Wraps a candle error with this file and what was being done.
     pub fn compute_error(&self, context: impl Into<String>) -> impl FnOnce(candle_core::Error) -> ModelError + '_ {
         let context = context.into();
-        move |source| ModelError::Compute { path: self.path.clone(), context, source }
+        move |source| ModelError::Compute { path: self.path.clone(), context, source: Box::new(source) }
     }
 }
 

@@ -77,8 +77,7 @@ fn compare(path: &Path, prompt: &[u32], steps: usize) {
     let (model, mut cache) = ours(path, 256);
     let mut expected = reference.forward(prompt, 0);
     let mut got = logits(&model, &mut cache, prompt);
-    let mut pos = prompt.len();
-    for step in 0..=steps {
+    for (step, pos) in (0..=steps).zip(prompt.len()..) {
         let diff = common::max_abs_diff(&expected, &got);
         assert!(diff < TOLERANCE, "{}: step {step}: max |logit diff| {diff}", path.display());
         if step == steps {
@@ -87,7 +86,6 @@ fn compare(path: &Path, prompt: &[u32], steps: usize) {
         let next = argmax(&expected);
         expected = reference.forward(&[next], pos);
         got = logits(&model, &mut cache, &[next]);
-        pos += 1;
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Backend {
     pub(crate) loaded_model: Mutex<Option<(Option<String>, Option<usize>)>>,
     /// Whether the client answers `workspace/configuration`.
     pub(crate) pulls_configuration: AtomicBool,
+    /// Whether the client shows `$/progress` (`window.workDoneProgress`).
+    pub(crate) shows_progress: AtomicBool,
     /// Whether the client asked to shut down (decides the exit code).
     pub(crate) shutdown_requested: Arc<AtomicBool>,
     /// Reports caught panics to the user.
@@ -68,6 +70,7 @@ impl Backend {
             slot: engine.map_or_else(EngineSlot::empty, EngineSlot::fixed),
             loaded_model: Mutex::new(None),
             pulls_configuration: AtomicBool::new(false),
+            shows_progress: AtomicBool::new(false),
             shutdown_requested,
             log,
         }
@@ -76,6 +79,11 @@ impl Backend {
     /// The negotiated position encoding.
     pub(crate) fn encoding(&self) -> PositionEncoding {
         self.encoding.get().copied().unwrap_or_default()
+    }
+
+    /// Whether the client shows `$/progress`.
+    pub(crate) fn work_done_progress(&self) -> bool {
+        self.shows_progress.load(Ordering::Relaxed)
     }
 
     /// A copy of the current settings.

@@ -77,7 +77,7 @@ pub fn fetch(reference: Option<&str>) -> anyhow::Result<()> {
     }
     let mut last_percent = u64::MAX;
     let path = source.fetch(move |p| {
-        let percent = if p.total > 0 { p.done * 100 / p.total } else { 0 };
+        let percent = (p.done * 100).checked_div(p.total).unwrap_or(0);
         if percent != last_percent {
             last_percent = percent;
             let _ = write!(std::io::stderr(), "\rdownloading: {percent:3}% of {:.1} MB", p.total as f64 / 1e6);

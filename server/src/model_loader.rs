@@ -5,9 +5,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use infill_model::{Engine, EngineOptions, ModelSource};
+use infill_model::{DownloadProgress, Engine, EngineOptions, ModelSource};
 use serde_json::json;
-use tower_lsp::lsp_types::MessageType;
+use tower_lsp::lsp_types::notification::Progress;
+use tower_lsp::lsp_types::request::WorkDoneProgressCreate;
+use tower_lsp::lsp_types::{
+    MessageType, NumberOrString, ProgressParams, ProgressParamsValue, WorkDoneProgress, WorkDoneProgressBegin,
+    WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
+};
 
 use crate::backend::Backend;
 use crate::engine::model_engine::ModelEngine;
@@ -52,6 +57,9 @@ pub async fn apply_model_setting(backend: &Backend) {
     };
     let started = Instant::now();
     let source = ModelSource::parse(&reference);
+    // Download progress crosses from the blocking thread to `$/progress` here.
+    let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel::<DownloadProgress>();
+    let reporter = tokio::spawn(report_download(backend.client.clone(), backend.work_done_progress(), reference.clone(), progress_rx));
     let load = tokio::task::spawn_blocking(move || -> Result<Engine, String> {
         let path = match source.cached() {
             Some(path) => path,
@@ -59,7 +67,9 @@ pub async fn apply_model_setting(backend: &Backend) {
                 ModelSource::Local(path) => return Err(format!("{}: no such file", path.display())),
                 ModelSource::Hub { .. } => {
                     tracing::info!("downloading {}", source.describe());
-                    source.fetch(|_| {}).map_err(|e| e.to_string())?
+                    source.fetch(move |p| {
+                        let _ = progress_tx.send(p);
+                    }).map_err(|e| e.to_string())?
                 }
             },
         };
@@ -67,6 +77,7 @@ pub async fn apply_model_setting(backend: &Backend) {
     })
     .await
     .unwrap_or_else(|e| Err(format!("the loader stopped: {e}")));
+    let _ = reporter.await;
     // A newer setting may have started another load meanwhile: keep only the latest.
     let latest = backend.loaded_model.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let still_wanted = latest.is_some_and(|(model, _)| model.as_deref() == Some(reference.as_str()));
@@ -87,6 +98,58 @@ pub async fn apply_model_setting(backend: &Backend) {
         }
     }
     publish(backend).await;
+}
+
+/// Turns download progress into `$/progress` (when the client shows it) and the log.
+async fn report_download(
+    client: tower_lsp::Client,
+    show_progress: bool,
+    reference: String,
+    mut progress: tokio::sync::mpsc::UnboundedReceiver<DownloadProgress>,
+) {
+    let token = NumberOrString::String(format!("infill/download/{reference}"));
+    let mut begun = false;
+    let mut last_percent = None;
+    while let Some(p) = progress.recv().await {
+        let percent = (p.done * 100).checked_div(p.total).unwrap_or(0).min(100) as u32;
+        if last_percent == Some(percent) {
+            continue;
+        }
+        last_percent = Some(percent);
+        let message = format!("{:.0} of {:.0} MB", p.done as f64 / 1e6, p.total as f64 / 1e6);
+        if percent % 10 == 0 {
+            tracing::info!("downloading {reference}: {percent}%");
+        }
+        if !show_progress {
+            continue;
+        }
+        if !begun {
+            begun = client
+                .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams { token: token.clone() })
+                .await
+                .is_ok();
+            if !begun {
+                continue;
+            }
+            let begin = WorkDoneProgressBegin {
+                title: format!("Downloading {reference}"),
+                cancellable: Some(false),
+                message: Some(message.clone()),
+                percentage: Some(percent),
+            };
+            client.send_notification::<Progress>(progress_params(&token, WorkDoneProgress::Begin(begin))).await;
+        }
+        let report = WorkDoneProgressReport { cancellable: Some(false), message: Some(message), percentage: Some(percent) };
+        client.send_notification::<Progress>(progress_params(&token, WorkDoneProgress::Report(report))).await;
+    }
+    if begun {
+        let end = WorkDoneProgressEnd { message: Some("downloaded".into()) };
+        client.send_notification::<Progress>(progress_params(&token, WorkDoneProgress::End(end))).await;
+    }
+}
+
+fn progress_params(token: &NumberOrString, value: WorkDoneProgress) -> ProgressParams {
+    ProgressParams { token: token.clone(), value: ProgressParamsValue::WorkDone(value) }
 }
 
 /// Sends the current state as `infill/status`.

@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn the_cursor_line_is_split_at_the_cursor() {
         let rope = ropey::Rope::from_str("ab\r\ncd ef\r\ngh");
-        assert_eq!(line_around(&rope, 6), ("cd ".to_owned(), "ef".to_owned()));
+        assert_eq!(line_around(&rope, 7), ("cd ".to_owned(), "ef".to_owned()));
         assert_eq!(line_around(&rope, 2), ("ab".to_owned(), String::new()));
         assert_eq!(line_around(&rope, 99), ("gh".to_owned(), String::new()));
     }

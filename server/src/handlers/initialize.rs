@@ -20,6 +20,8 @@ pub fn handle(backend: &Backend, params: InitializeParams) -> Result<InitializeR
         .and_then(|w| w.configuration)
         .unwrap_or(false);
     backend.pulls_configuration.store(pulls_configuration, std::sync::atomic::Ordering::Relaxed);
+    let shows_progress = params.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
+    backend.shows_progress.store(shows_progress, std::sync::atomic::Ordering::Relaxed);
     if let Some(options) = &params.initialization_options {
         super::did_change_configuration::apply(backend, options);
     }
