@@ -66,14 +66,4 @@ fn proc_status_kib(key: &str) -> Option<u64> {
     line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
-/// Path of the test model, fetched and cached by `model/scripts/fetch-test-model.sh`
-/// (`INFILL_TEST_MODEL` overrides it).
-pub fn test_model() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("INFILL_TEST_MODEL") {
-        return path.into();
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fetch-test-model.sh");
-    let out = std::process::Command::new("bash").arg(script).output().expect("run fetch-test-model.sh");
-    assert!(out.status.success(), "fetch-test-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().into()
-}
+pub use infill_tests::test_model;

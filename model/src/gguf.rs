@@ -113,50 +113,39 @@ impl GgufFile {
         self.value(key).and_then(|v| v.to_string().ok()).map(String::as_str)
     }
 
+    /// An array whose every item `convert` accepts; `None` when absent. `what` names
+    /// the expected items in the error.
+    fn opt_array<'a, T>(&'a self, key: &str, what: &str, convert: impl Fn(&'a Value) -> Option<T>) -> Result<Option<Vec<T>>> {
+        let Some(value) = self.value(key) else { return Ok(None) };
+        let bad = || self.metadata_error(key, format!("must be an array of {what}"));
+        let items = value.to_vec().map_err(|_| bad())?;
+        items.iter().map(|v| convert(v).ok_or_else(bad)).collect::<Result<Vec<_>>>().map(Some)
+    }
+
     /// An array of strings; `None` when absent.
     pub fn opt_strings(&self, key: &str) -> Result<Option<Vec<&str>>> {
-        let Some(value) = self.value(key) else { return Ok(None) };
-        let items = value.to_vec().map_err(|_| self.metadata_error(key, "must be an array of strings"))?;
-        items
-            .iter()
-            .map(|v| v.to_string().map(String::as_str).map_err(|_| self.metadata_error(key, "must be an array of strings")))
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+        self.opt_array(key, "strings", |v| v.to_string().ok().map(String::as_str))
     }
 
     /// An array of numbers as `f32`; `None` when absent.
     pub fn opt_f32s(&self, key: &str) -> Result<Option<Vec<f32>>> {
-        let Some(value) = self.value(key) else { return Ok(None) };
-        let items = value.to_vec().map_err(|_| self.metadata_error(key, "must be an array of numbers"))?;
-        items
-            .iter()
-            .map(|v| match v {
-                Value::F32(x) => Ok(*x),
-                Value::F64(x) => Ok(*x as f32),
-                Value::I32(x) => Ok(*x as f32),
-                other => as_u64(other).map(|n| n as f32).ok_or_else(|| self.metadata_error(key, "must be an array of numbers")),
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+        self.opt_array(key, "numbers", |v| match v {
+            Value::F32(x) => Some(*x),
+            Value::F64(x) => Some(*x as f32),
+            Value::I32(x) => Some(*x as f32),
+            other => as_u64(other).map(|n| n as f32),
+        })
     }
 
     /// An array of integers as `i64`; `None` when absent.
     pub fn opt_ints(&self, key: &str) -> Result<Option<Vec<i64>>> {
-        let Some(value) = self.value(key) else { return Ok(None) };
-        let items = value.to_vec().map_err(|_| self.metadata_error(key, "must be an array of integers"))?;
-        items
-            .iter()
-            .map(|v| match v {
-                Value::I8(x) => Ok(i64::from(*x)),
-                Value::I16(x) => Ok(i64::from(*x)),
-                Value::I32(x) => Ok(i64::from(*x)),
-                Value::I64(x) => Ok(*x),
-                other => as_u64(other)
-                    .and_then(|n| i64::try_from(n).ok())
-                    .ok_or_else(|| self.metadata_error(key, "must be an array of integers")),
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+        self.opt_array(key, "integers", |v| match v {
+            Value::I8(x) => Some(i64::from(*x)),
+            Value::I16(x) => Some(i64::from(*x)),
+            Value::I32(x) => Some(i64::from(*x)),
+            Value::I64(x) => Some(*x),
+            other => as_u64(other).and_then(|n| i64::try_from(n).ok()),
+        })
     }
 
     /// Whether the file has tensor `name`.

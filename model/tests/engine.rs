@@ -84,34 +84,41 @@ fn the_same_prompt_twice_reuses_the_cache_and_gives_the_same_text() {
     assert_eq!(after_edit.evaluated_tokens, edited.len() - 10);
 }
 
-#[test]
-fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_computed() {
-    let engine = tiny_engine();
-    let p: Vec<u32> = (0..200).map(|i| (i * 7 % 250) as u32).collect();
+/// Runs a job whose sink sets the cancel flag as soon as `when` holds for an event.
+fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling: Sampling, when: fn(&Event) -> bool) -> Report {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let (tx, rx) = mpsc::channel();
     let job = Job {
-        prompt: p.clone(),
+        prompt,
         heal: Vec::new(),
-        max_tokens: 8,
-        sampling: Sampling::default(),
+        max_tokens,
+        sampling,
         time_budget: None,
         stop: None,
         cancel,
         events: Box::new(move |e| {
-            if matches!(e, Event::Prefill { evaluated, .. } if evaluated >= 32) {
+            if when(&e) {
                 flag.store(true, Ordering::Release);
             }
             let _ = tx.send(e);
         }),
     };
     engine.submit(job).expect("submit");
-    let report = loop {
+    loop {
         if let Event::Done(r) = rx.recv_timeout(Duration::from_secs(60)).expect("answer") {
-            break r;
+            return r;
         }
-    };
+    }
+}
+
+#[test]
+fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_computed() {
+    let engine = tiny_engine();
+    let p: Vec<u32> = (0..200).map(|i| (i * 7 % 250) as u32).collect();
+    let report = run_cancelling(&engine, p.clone(), 8, Sampling::default(), |e| {
+        matches!(e, Event::Prefill { evaluated, .. } if *evaluated >= 32)
+    });
     assert_eq!(report.stop, StopReason::Cancelled);
     assert_eq!(report.evaluated_tokens, 32, "stops at the chunk boundary after the cancel");
     assert_eq!(report.generated_tokens, 0);
@@ -122,30 +129,8 @@ fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_comp
 #[test]
 fn cancelling_during_decoding_lands_within_one_token() {
     let engine = tiny_engine();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let (tx, rx) = mpsc::channel();
-    let job = Job {
-        prompt: prompt(&engine, "the other one"),
-        heal: Vec::new(),
-        max_tokens: 200,
-        sampling: Sampling { temperature: 1.0, top_p: 1.0, seed: 5 },
-        time_budget: None,
-        stop: None,
-        cancel,
-        events: Box::new(move |e| {
-            if matches!(e, Event::Text(_)) {
-                flag.store(true, Ordering::Release);
-            }
-            let _ = tx.send(e);
-        }),
-    };
-    engine.submit(job).expect("submit");
-    let report = loop {
-        if let Event::Done(r) = rx.recv_timeout(Duration::from_secs(60)).expect("answer") {
-            break r;
-        }
-    };
+    let sampling = Sampling { temperature: 1.0, top_p: 1.0, seed: 5 };
+    let report = run_cancelling(&engine, prompt(&engine, "the other one"), 200, sampling, |e| matches!(e, Event::Text(_)));
     // The sampled tokens may end (EndToken) before any text; otherwise one token of text then stop.
     if report.stop == StopReason::Cancelled {
         assert!(report.generated_tokens <= 2, "{report:?}");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use infill_tests::{server_binary, test_model, wait_status, Client, REPLY_TIMEOUT};
 use serde_json::{json, Value};
 
-use super::support::{inline, inline_texts, request_inline};
+use super::support::{inline, inline_texts, request_inline, scratch_file};
 
 fn with_model() -> Client {
     let model = test_model();
@@ -52,11 +52,9 @@ fn the_model_can_come_from_initialization_options() {
 
 #[test]
 fn a_bad_model_file_is_reported_once_and_the_server_keeps_serving() {
-    let dir = std::env::temp_dir().join(format!("infill-e2e-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let bad = dir.join("notes.gguf");
-    std::fs::write(&bad, "these are notes, not weights").expect("write");
-    for (path, words) in [(bad.clone(), "not a GGUF model file"), (dir.join("missing.gguf"), "no such file")] {
+    let bad = scratch_file("notes.gguf", "these are notes, not weights");
+    let missing = bad.with_file_name("missing.gguf");
+    for (path, words) in [(bad.clone(), "not a GGUF model file"), (missing, "no such file")] {
         let mut client = Client::spawn(&["--model", path.to_str().expect("utf-8")]);
         client.initialize(&[], Value::Null);
         let shown = client.wait_for(REPLY_TIMEOUT, |m| m["method"] == "window/showMessage").expect("a message for the user");
@@ -88,10 +86,7 @@ fn no_model_at_all_says_what_to_run() {
 
 #[test]
 fn the_complete_command_prints_the_completion_and_its_timings() {
-    let dir = std::env::temp_dir().join(format!("infill-e2e-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join("sum.py");
-    std::fs::write(&file, "def add(a, b):\n    return a").expect("write");
+    let file = scratch_file("sum.py", "def add(a, b):\n    return a");
     let out = Command::new(server_binary())
         .args(["complete", file.to_str().expect("utf-8"), "--line", "2", "--column", "13", "--model"])
         .arg(test_model())

@@ -53,3 +53,12 @@ pub fn still_serving(client: &mut Client) {
     assert_eq!(texts, vec![expected_suggestion(1, 5, "probe")], "stderr:\n{}", client.stderr());
     client.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri } }));
 }
+
+/// Writes `contents` to `name` in this test process's scratch folder; returns the path.
+pub fn scratch_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("infill-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write scratch file");
+    path
+}
