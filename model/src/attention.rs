@@ -6,12 +6,16 @@
 //! cached keys and values are computed directly from the cache's memory, heads in
 //! parallel, with no copy.
 
+use std::ops::Range;
+
 use candle_core::{Device, Result, Storage, Tensor};
 use rayon::prelude::*;
 
 /// Below this many cached positions the heads run one after the other: the work is
 /// smaller than a thread hand-off.
 const PARALLEL_FROM: usize = 256;
+/// Slices per kv head when the heads run in parallel.
+const SPLIT: usize = 2;
 /// Most query heads sharing one key/value head (grouped-query attention).
 const MAX_GROUP: usize = 64;
 
@@ -36,14 +40,30 @@ pub(crate) fn decode(q: &Tensor, k_cache: &Tensor, v_cache: &Tensor, len: usize)
     if groups > MAX_GROUP {
         candle_core::bail!("{groups} query heads per key/value head: at most {MAX_GROUP} supported");
     }
-    let shape = Shape { groups, head_dim, capacity, len, scale: 1.0 / (head_dim as f32).sqrt() };
-    let kv_head = |h: usize, out: &mut [f32]| kv_head_dispatch(&shape, &q, keys, values, h, out);
+    let shape = Shape { groups, head_dim, capacity, scale: 1.0 / (head_dim as f32).sqrt() };
+    // Work units: each kv head's positions in `parts` slices, so that two threads get
+    // equal shares even when the kv heads are fewer than twice the threads. Each unit
+    // returns a partial softmax (its max, its sum, its unnormalized output); the
+    // partials of a head are merged exactly.
+    let parts = if len >= PARALLEL_FROM { SPLIT } else { 1 };
+    let unit = |u: usize| {
+        let (h, p) = (u / parts, u % parts);
+        let span = (p * len / parts)..((p + 1) * len / parts);
+        kv_head_dispatch(&shape, &q, keys, values, h, span)
+    };
+    let partials: Vec<Partial> =
+        if parts > 1 { (0..n_kv * parts).into_par_iter().map(unit).collect() } else { (0..n_kv).map(unit).collect() };
     let mut out = vec![0f32; n_head * head_dim];
-    let per_kv = groups * head_dim;
-    if len >= PARALLEL_FROM {
-        out.par_chunks_mut(per_kv).enumerate().for_each(|(h, o)| kv_head(h, o));
-    } else {
-        out.chunks_mut(per_kv).enumerate().for_each(|(h, o)| kv_head(h, o));
+    for (h, head_parts) in partials.chunks(parts).enumerate() {
+        for g in 0..groups {
+            let max = head_parts.iter().map(|p| p.max[g]).fold(f32::NEG_INFINITY, f32::max);
+            let weights: Vec<f32> = head_parts.iter().map(|p| (p.max[g] - max).exp()).collect();
+            let sum: f32 = head_parts.iter().zip(&weights).map(|(p, w)| p.sum[g] * w).sum();
+            let dst = &mut out[(h * groups + g) * head_dim..(h * groups + g + 1) * head_dim];
+            for (p, w) in head_parts.iter().zip(&weights) {
+                axpy(w / sum, &p.out[g * head_dim..(g + 1) * head_dim], dst);
+            }
+        }
     }
     drop((k_store, v_store));
     Tensor::from_vec(out, (1, 1, n_head * head_dim), &Device::Cpu)
@@ -54,34 +74,41 @@ struct Shape {
     groups: usize,
     head_dim: usize,
     capacity: usize,
-    len: usize,
     scale: f32,
+}
+
+/// Softmax attention over a slice of positions, not yet normalized: per query head
+/// its largest score, the sum of `exp(score - max)` and the output weighted likewise.
+struct Partial {
+    max: [f32; MAX_GROUP],
+    sum: [f32; MAX_GROUP],
+    out: Vec<f32>,
 }
 
 /// Runs [`kv_head`] compiled for AVX2 and FMA when the CPU has them (the same code:
 /// the compiler vectorizes it 8 wide), else for the baseline target.
-fn kv_head_dispatch(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, out: &mut [f32]) {
+fn kv_head_dispatch(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, span: Range<usize>) -> Partial {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { kv_head_avx2(shape, q, keys, values, h, out) };
-        return;
+        return unsafe { kv_head_avx2(shape, q, keys, values, h, span) };
     }
-    kv_head(shape, q, keys, values, h, out);
+    kv_head(shape, q, keys, values, h, span)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn kv_head_avx2(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, out: &mut [f32]) {
-    kv_head(shape, q, keys, values, h, out);
+unsafe fn kv_head_avx2(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, span: Range<usize>) -> Partial {
+    kv_head(shape, q, keys, values, h, span)
 }
 
-/// One kv head with all the query heads that share it: each cached key and value is
-/// read from memory once per step, not once per query head.
+/// One kv head with all the query heads that share it, over positions `span`: each
+/// cached key and value is read from memory once per step, not once per query head.
 #[inline(always)]
-fn kv_head(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, out: &mut [f32]) {
-    let Shape { groups, head_dim, capacity, len, scale } = *shape;
-    let base = h * capacity * head_dim;
+fn kv_head(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, span: Range<usize>) -> Partial {
+    let Shape { groups, head_dim, capacity, scale } = *shape;
+    let len = span.len();
+    let base = h * capacity * head_dim + span.start * head_dim;
     let queries = &q[h * groups * head_dim..(h + 1) * groups * head_dim];
     let mut scores = vec![0f32; groups * len];
     for j in 0..len {
@@ -90,22 +117,23 @@ fn kv_head(shape: &Shape, q: &[f32], keys: &[f32], values: &[f32], h: usize, out
             scores[g * len + j] = dot(&queries[g * head_dim..(g + 1) * head_dim], key) * scale;
         }
     }
-    let mut inv_sums = [0f32; MAX_GROUP];
+    let mut partial = Partial { max: [f32::NEG_INFINITY; MAX_GROUP], sum: [0.0; MAX_GROUP], out: vec![0f32; groups * head_dim] };
     for g in 0..groups {
         let row = &mut scores[g * len..(g + 1) * len];
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         for s in row.iter_mut() {
             *s = exp(*s - max);
         }
-        inv_sums[g] = 1.0 / row.iter().sum::<f32>();
+        partial.max[g] = max;
+        partial.sum[g] = row.iter().sum::<f32>();
     }
-    out.fill(0.0);
     for j in 0..len {
         let value = &values[base + j * head_dim..base + (j + 1) * head_dim];
         for g in 0..groups {
-            axpy(scores[g * len + j] * inv_sums[g], value, &mut out[g * head_dim..(g + 1) * head_dim]);
+            axpy(scores[g * len + j], value, &mut partial.out[g * head_dim..(g + 1) * head_dim]);
         }
     }
+    partial
 }
 
 /// `e^x` for the x <= 0 softmax needs, without a libm call so loops over it vectorize:
