@@ -1,7 +1,8 @@
 //! The model engine against stock candle-transformers (`quantized_llama`) and
 //! llama.cpp's `llama-bench`, on the same file and thread count, in one run:
 //! prefill speed at 64/256/512/1024 tokens, decode speed at depth 0 and 1000, the warm
-//! case (1 and 3 tokens appended after a 1000-token prompt) and peak memory.
+//! case (1 and 3 tokens appended after a 1000-token prompt), peak memory, and decode
+//! time per token beside the time to read the weights once at the measured bandwidth.
 //!
 //! Run: `cargo bench -p infill-benches --bench engine` (set `INFILL_BENCH_NO_LLAMA=1`
 //! to skip building and running llama.cpp; `INFILL_BENCH_THREADS` to change threads).
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
-use infill_benches::{peak_rss_bytes, rss_bytes, test_model};
+use infill_benches::{peak_rss_bytes, read_bandwidth, rss_bytes, test_model};
 use infill_model::{EngineOptions, Model};
 use serde_json::Value;
 
@@ -184,7 +185,9 @@ fn main() {
         file_mb + 150.0
     );
     let ours = pool.install(|| ours(&mut model, 64));
+    let weight_bytes = model.transformer.projection_bytes() as f64;
     drop(model);
+    let bandwidth = pool.install(read_bandwidth);
     let stock = pool.install(|| stock(&path));
     let peer = llama_cpp(&path, threads);
     println!();
@@ -210,6 +213,22 @@ fn main() {
             ours.warm_ms[i],
             stock.warm_ms[i],
             100.0 * ours.warm_ms[i] / ours.cold_1000_ms
+        );
+    }
+    // The figure of merit: a decode step must read every projection weight once.
+    let floor_ms = weight_bytes / bandwidth * 1e3;
+    let per_token = |tps: f64| 1e3 / tps;
+    println!(
+        "decode floor: {:.1} MB of weights per token at {:.1} GB/s measured read bandwidth = {floor_ms:.2} ms/token",
+        weight_bytes / 1e6,
+        bandwidth / 1e9
+    );
+    for (i, d) in DECODE_DEPTHS.iter().enumerate() {
+        let peer_text = peer.as_ref().map_or(String::new(), |p| format!(", llama.cpp {:.2} ms", per_token(p.1[i])));
+        println!(
+            "decode at depth {d}: infill {:.2} ms/token ({:.2}x the floor){peer_text}",
+            per_token(ours.decode_tps[i]),
+            per_token(ours.decode_tps[i]) / floor_ms
         );
     }
     if peer.is_none() {

@@ -67,3 +67,21 @@ fn proc_status_kib(key: &str) -> Option<u64> {
 }
 
 pub use infill_tests::test_model;
+
+/// Memory read bandwidth in bytes per second on the current rayon pool: the best of
+/// three passes summing a 512 MiB buffer (far larger than any cache), split over the
+/// pool's threads.
+pub fn read_bandwidth() -> f64 {
+    use rayon::prelude::*;
+    let words: usize = 512 << 17; // 512 MiB of u64
+    let buffer: Vec<u64> = (0..words as u64).collect();
+    let chunk = words.div_ceil(rayon::current_num_threads().max(1));
+    (0..3)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let sum: u64 = buffer.par_chunks(chunk).map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x))).sum();
+            std::hint::black_box(sum);
+            (words * 8) as f64 / start.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}

@@ -8,11 +8,13 @@
 pub mod arch;
 mod attention;
 pub mod engine;
-pub mod facts;
 pub mod error;
+pub mod facts;
 pub mod gguf;
 pub mod hparams;
+pub mod kernels;
 pub mod kv_cache;
+mod linear;
 pub mod source;
 pub mod tokenizer;
 pub mod transformer;

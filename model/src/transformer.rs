@@ -1,5 +1,6 @@
 //! Our forward pass for decoder-only transformers (llama and qwen2), built from candle
-//! ops and `QMatMul`, over a preallocated [`KvCache`].
+//! ops and our quantized projections ([`crate::linear`]), over a preallocated
+//! [`KvCache`].
 //!
 //! Why not candle-transformers' `quantized_llama`: its cache grows with `Tensor::cat`
 //! on every token (a copy of the whole cache per step) and cannot be cut back to a
@@ -9,53 +10,70 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
-use candle_core::{DType, Device, IndexOp, Module, Result as CResult, Tensor, D};
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
+use candle_core::{DType, Device, IndexOp, Result as CResult, Tensor, D};
 
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 use crate::hparams::HParams;
 use crate::kv_cache::KvCache;
+use crate::linear::Projections;
 
-/// Token embeddings kept in their file format; rows are dequantized when looked up
-/// (a dequantized copy of a 49k x 576 table would cost 113 MB).
-struct Embeddings {
-    table: Arc<QTensor>,
-    row_bytes: usize,
-    dtype: GgmlDType,
-    width: usize,
+/// Token embeddings kept quantized; rows are dequantized when looked up (a
+/// dequantized copy of a 49k x 576 table would cost 113 MB).
+enum Embeddings {
+    /// The file's table, in its file format.
+    Table { table: Arc<QTensor>, row_bytes: usize, dtype: GgmlDType, width: usize },
+    /// Tied to the output projection, which holds the table packed: rows come from there
+    /// and the table is not kept twice.
+    Tied { width: usize },
 }
 
 impl Embeddings {
-    fn lookup(&self, tokens: &[u32], device: &Device) -> CResult<Tensor> {
-        let data = self.table.data()?;
-        let rows = self.table.shape().dims()[0];
-        let mut values = Vec::with_capacity(tokens.len() * self.width);
+    fn lookup(&self, tokens: &[u32], output: &Projections, device: &Device) -> CResult<Tensor> {
+        let (table, row_bytes, dtype, width) = match self {
+            Embeddings::Table { table, row_bytes, dtype, width } => (table, *row_bytes, *dtype, *width),
+            Embeddings::Tied { width } => {
+                let Some(matrix) = output.packed() else {
+                    candle_core::bail!("tied embeddings without a packed output projection");
+                };
+                let mut values = vec![0f32; tokens.len() * width];
+                for (&token, row) in tokens.iter().zip(values.chunks_exact_mut(*width)) {
+                    if token as usize >= matrix.rows() {
+                        candle_core::bail!("token id {token} is outside the vocabulary ({})", matrix.rows());
+                    }
+                    matrix.dequantize_row(token as usize, row);
+                }
+                return Tensor::from_vec(values, (1, tokens.len(), *width), device);
+            }
+        };
+        let data = table.data()?;
+        let rows = table.shape().dims()[0];
+        let mut values = Vec::with_capacity(tokens.len() * width);
         for &token in tokens {
             let row = token as usize;
             if row >= rows {
                 candle_core::bail!("token id {token} is outside the vocabulary ({rows})");
             }
-            let bytes = &data[row * self.row_bytes..(row + 1) * self.row_bytes];
-            let q = qtensor_from_ggml(self.dtype, bytes, vec![self.width], &Device::Cpu)?;
+            let bytes = &data[row * row_bytes..(row + 1) * row_bytes];
+            let q = qtensor_from_ggml(dtype, bytes, vec![width], &Device::Cpu)?;
             values.extend(q.dequantize(&Device::Cpu)?.to_vec1::<f32>()?);
         }
-        Tensor::from_vec(values, (1, tokens.len(), self.width), device)
+        Tensor::from_vec(values, (1, tokens.len(), width), device)
     }
 }
 
 struct Layer {
     attn_norm: Tensor,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    /// Query, key and value projections, in that order.
+    qkv: Projections,
+    wo: Projections,
     /// Query, key and value biases (qwen2).
     bias: Option<(Tensor, Tensor, Tensor)>,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    /// Gate and up projections, in that order.
+    gate_up: Projections,
+    down: Projections,
 }
 
 /// The weights of one model and the rotary tables for `positions` positions.
@@ -65,7 +83,7 @@ pub struct Transformer {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: Projections,
     cos: Tensor,
     sin: Tensor,
     device: Device,
@@ -88,12 +106,17 @@ impl Transformer {
         }
         let table = Arc::new(table);
         let output = if gguf.has_tensor("output.weight") {
-            qmatmul(gguf, "output.weight", &[hp.vocab_size, embd], device)?
+            projections(gguf, &[("output.weight".into(), [hp.vocab_size, embd])], device)?
         } else {
             // Tied embeddings: the output projection is the embedding table.
-            QMatMul::from_arc(table.clone()).map_err(gguf.compute_error("preparing tied output weights"))?
+            Projections::new(vec![table.clone()], device)
+                .map_err(gguf.compute_error("preparing tied output weights"))?
         };
-        let embeddings = Embeddings { table, row_bytes, dtype, width: embd };
+        let embeddings = if output.packed().is_some() && !gguf.has_tensor("output.weight") {
+            Embeddings::Tied { width: embd }
+        } else {
+            Embeddings::Table { table, row_bytes, dtype, width: embd }
+        };
         let norm = dense(gguf, "output_norm.weight", &[embd], device)?;
         let mut layers = Vec::with_capacity(hp.n_layer);
         for i in 0..hp.n_layer {
@@ -109,15 +132,24 @@ impl Transformer {
             };
             layers.push(Layer {
                 attn_norm: dense(gguf, &name("attn_norm.weight"), &[embd], device)?,
-                wq: qmatmul(gguf, &name("attn_q.weight"), &[embd, embd], device)?,
-                wk: qmatmul(gguf, &name("attn_k.weight"), &[kv, embd], device)?,
-                wv: qmatmul(gguf, &name("attn_v.weight"), &[kv, embd], device)?,
-                wo: qmatmul(gguf, &name("attn_output.weight"), &[embd, embd], device)?,
+                qkv: projections(
+                    gguf,
+                    &[
+                        (name("attn_q.weight"), [embd, embd]),
+                        (name("attn_k.weight"), [kv, embd]),
+                        (name("attn_v.weight"), [kv, embd]),
+                    ],
+                    device,
+                )?,
+                wo: projections(gguf, &[(name("attn_output.weight"), [embd, embd])], device)?,
                 bias,
                 ffn_norm: dense(gguf, &name("ffn_norm.weight"), &[embd], device)?,
-                gate: qmatmul(gguf, &name("ffn_gate.weight"), &[hp.n_ff, embd], device)?,
-                up: qmatmul(gguf, &name("ffn_up.weight"), &[hp.n_ff, embd], device)?,
-                down: qmatmul(gguf, &name("ffn_down.weight"), &[embd, hp.n_ff], device)?,
+                gate_up: projections(
+                    gguf,
+                    &[(name("ffn_gate.weight"), [hp.n_ff, embd]), (name("ffn_up.weight"), [hp.n_ff, embd])],
+                    device,
+                )?,
+                down: projections(gguf, &[(name("ffn_down.weight"), [embd, hp.n_ff])], device)?,
             });
         }
         let (cos, sin) = rope_tables(hp, positions, device).map_err(gguf.compute_error("building rotary tables"))?;
@@ -144,6 +176,14 @@ impl Transformer {
         &self.device
     }
 
+    /// Bytes of projection weights one decode step reads (every layer's matrices and
+    /// the output projection): what bounds decode speed by memory bandwidth.
+    pub fn projection_bytes(&self) -> usize {
+        let layers: usize =
+            self.layers.iter().map(|l| l.qkv.bytes() + l.wo.bytes() + l.gate_up.bytes() + l.down.bytes()).sum();
+        layers + self.output.bytes()
+    }
+
     /// Most positions the rotary tables cover.
     pub fn positions(&self) -> usize {
         self.cos.dims()[0]
@@ -163,19 +203,20 @@ impl Transformer {
         let mask = if seq > 1 { Some(causal_mask(seq, pos, &self.device)?) } else { None };
         let cos = self.cos.narrow(0, pos, seq)?;
         let sin = self.sin.narrow(0, pos, seq)?;
-        let mut x = self.embeddings.lookup(tokens, &self.device)?;
+        let mut x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
         for (layer, (k_cache, v_cache)) in self.layers.iter().zip(&cache.layers) {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.hp.rms_eps as f32)?;
             let attn = self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (k_cache, v_cache))?;
             x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.hp.rms_eps as f32)?;
-            let ff = layer.down.forward(&(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?)?;
+            let [gate, up] = two(layer.gate_up.forward(&h)?)?;
+            let ff = layer.down.forward_one(&(candle_nn::ops::silu(&gate)? * up)?)?;
             x = (x + ff)?;
         }
         cache.push_tokens(tokens);
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.hp.rms_eps as f32)?;
         let last = x.i((.., seq - 1, ..))?;
-        self.output.forward(&last)?.squeeze(0)
+        self.output.forward_one(&last)?.squeeze(0)
     }
 
     fn attention(
@@ -189,7 +230,8 @@ impl Transformer {
     ) -> CResult<Tensor> {
         let hp = &self.hp;
         let (_, seq, _) = h.dims3()?;
-        let (mut q, mut k, mut v) = (layer.wq.forward(h)?, layer.wk.forward(h)?, layer.wv.forward(h)?);
+        let [mut q, mut k, mut v] = <[Tensor; 3]>::try_from(layer.qkv.forward(h)?)
+            .map_err(|parts| candle_core::Error::Msg(format!("expected q, k, v; found {} projections", parts.len())))?;
         if let Some((bq, bk, bv)) = &layer.bias {
             q = q.broadcast_add(bq)?;
             k = k.broadcast_add(bk)?;
@@ -210,7 +252,7 @@ impl Transformer {
         v_cache.slice_set(&v, 2, pos)?;
         let len = pos + seq;
         if seq == 1 && self.device.is_cpu() {
-            return layer.wo.forward(&crate::attention::decode(&q, k_cache, v_cache, len)?);
+            return layer.wo.forward_one(&crate::attention::decode(&q, k_cache, v_cache, len)?);
         }
         let keys = k_cache.narrow(2, 0, len)?;
         let values = v_cache.narrow(2, 0, len)?;
@@ -219,18 +261,34 @@ impl Transformer {
         let q = q.reshape((1, hp.n_kv_head, groups * seq, hp.head_dim))?;
         let mut att = (q.matmul(&keys.t()?)? / (hp.head_dim as f64).sqrt())?;
         if let Some(mask) = mask {
-            att = att.reshape((1, hp.n_kv_head, groups, seq, len))?.broadcast_add(mask)?.reshape((1, hp.n_kv_head, groups * seq, len))?;
+            att = att.reshape((1, hp.n_kv_head, groups, seq, len))?.broadcast_add(mask)?.reshape((
+                1,
+                hp.n_kv_head,
+                groups * seq,
+                len,
+            ))?;
         }
         let att = candle_nn::ops::softmax_last_dim(&att)?;
         let y = att.matmul(&values)?;
         let y = y.reshape((1, hp.n_head, seq, hp.head_dim))?.transpose(1, 2)?.reshape((1, seq, hp.n_embd))?;
-        layer.wo.forward(&y)
+        layer.wo.forward_one(&y)
     }
 }
 
-fn qmatmul(gguf: &mut GgufFile, name: &str, dims: &[usize], device: &Device) -> Result<QMatMul> {
-    let t = gguf.tensor(name, dims, device)?;
-    QMatMul::from_qtensor(t).map_err(gguf.compute_error(format!("preparing `{name}`")))
+/// The projections by the named weights (`[out, in]` each), checked against `dims`.
+fn projections(gguf: &mut GgufFile, parts: &[(String, [usize; 2])], device: &Device) -> Result<Projections> {
+    let mut tensors = Vec::with_capacity(parts.len());
+    for (name, dims) in parts {
+        tensors.push(Arc::new(gguf.tensor(name, dims, device)?));
+    }
+    let names: Vec<&str> = parts.iter().map(|(name, _)| name.as_str()).collect();
+    Projections::new(tensors, device).map_err(gguf.compute_error(format!("preparing {}", names.join(", "))))
+}
+
+/// The two tensors of a two-part projection.
+fn two(parts: Vec<Tensor>) -> CResult<[Tensor; 2]> {
+    <[Tensor; 2]>::try_from(parts)
+        .map_err(|parts| candle_core::Error::Msg(format!("expected two projections, found {}", parts.len())))
 }
 
 fn dense(gguf: &mut GgufFile, name: &str, dims: &[usize], device: &Device) -> Result<Tensor> {

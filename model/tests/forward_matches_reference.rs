@@ -13,45 +13,16 @@
 
 mod common;
 
-use std::fs::File;
 use std::path::Path;
 
-use candle_core::quantized::{gguf_file, GgmlDType};
-use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_llama, quantized_qwen2};
+use candle_core::quantized::GgmlDType;
+use candle_core::Device;
+use common::reference::Reference;
 use common::tiny::{self, Tiny};
 use infill_model::{GgufFile, HParams, KvCache, ModelTokenizer, Transformer};
 
 /// Logits are O(10); gemm blocking may reorder sums, nothing more.
 const TOLERANCE: f32 = 1e-3;
-
-enum Reference {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
-}
-
-impl Reference {
-    fn load(path: &Path) -> Reference {
-        let mut file = File::open(path).expect("open");
-        let content = gguf_file::Content::read(&mut file).expect("read gguf");
-        let arch = content.metadata["general.architecture"].to_string().expect("arch").clone();
-        match arch.as_str() {
-            "llama" => Reference::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("ref llama")),
-            "qwen2" => Reference::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("ref qwen2")),
-            other => panic!("no reference for {other}"),
-        }
-    }
-
-    fn forward(&mut self, tokens: &[u32], pos: usize) -> Vec<f32> {
-        let input = Tensor::new(tokens, &Device::Cpu).expect("ids").unsqueeze(0).expect("batch");
-        let logits = match self {
-            Reference::Llama(m) => m.forward(&input, pos),
-            Reference::Qwen2(m) => m.forward(&input, pos),
-        }
-        .expect("reference forward");
-        logits.squeeze(0).expect("squeeze").to_vec1().expect("vec")
-    }
-}
 
 /// Dequantized weights, f32 products (see the module docs). Every test calls it first.
 fn exact_mode() {

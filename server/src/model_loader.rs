@@ -117,7 +117,7 @@ async fn report_download(
         }
         last_percent = Some(percent);
         let message = format!("{:.0} of {:.0} MB", p.done as f64 / 1e6, p.total as f64 / 1e6);
-        if percent % 10 == 0 {
+        if percent.is_multiple_of(10) {
             tracing::info!("downloading {reference}: {percent}%");
         }
         if !show_progress {

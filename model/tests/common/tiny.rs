@@ -164,6 +164,6 @@ impl Tiny {
     /// Embedding tables of K-quant files are usually Q6_K or Q8_0; keep the spec's type
     /// unless a row of `n_embd` cannot be stored in it.
     fn dtype_for_embd(&self) -> GgmlDType {
-        if self.n_embd % self.dtype.block_size() == 0 { self.dtype } else { GgmlDType::Q8_0 }
+        if self.n_embd.is_multiple_of(self.dtype.block_size()) { self.dtype } else { GgmlDType::Q8_0 }
     }
 }

@@ -1,0 +1,134 @@
+//! Linear projections without bias: our kernels ([`crate::kernels`]) where they apply,
+//! candle's `QMatMul` elsewhere (other formats, GPUs, and the exact mode that
+//! `CANDLE_DEQUANTIZE_ALL` selects for the reference tests).
+
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Result as CResult, Storage, Tensor};
+
+use crate::kernels::{self, PackedMatrix};
+
+/// One or more projections of the same input (`wq`, `wk`, `wv` of a layer, say).
+pub(crate) enum Projections {
+    /// All parts repacked into one matrix, their rows one after the other: the input is
+    /// quantized once and the parts share one parallel call.
+    Packed {
+        /// The parts' rows, stacked.
+        matrix: PackedMatrix,
+        /// Rows of each part.
+        widths: Vec<usize>,
+    },
+    /// One candle matmul per part.
+    Candle(Vec<QMatMul>),
+}
+
+impl Projections {
+    /// Projections by the weight matrices `parts` (`[out, in]` each), packed for our
+    /// kernels when every part has the same supported format and input width.
+    pub(crate) fn new(parts: Vec<std::sync::Arc<QTensor>>, device: &Device) -> CResult<Projections> {
+        if let Some(packed) = Self::pack(&parts, device)? {
+            return Ok(packed);
+        }
+        parts.into_iter().map(QMatMul::from_arc).collect::<CResult<Vec<_>>>().map(Projections::Candle)
+    }
+
+    fn pack(parts: &[std::sync::Arc<QTensor>], device: &Device) -> CResult<Option<Projections>> {
+        let Some(first) = parts.first() else {
+            return Ok(None);
+        };
+        if !device.is_cpu() || std::env::var_os("CANDLE_DEQUANTIZE_ALL").is_some() {
+            return Ok(None);
+        }
+        let (dtype, cols) = (first.dtype(), first.shape().dims2()?.1);
+        let mut widths = Vec::with_capacity(parts.len());
+        for part in parts {
+            let (rows, part_cols) = part.shape().dims2()?;
+            if part.dtype() != dtype || part_cols != cols {
+                return Ok(None);
+            }
+            widths.push(rows);
+        }
+        let data = if parts.len() == 1 {
+            first.data()?.into_owned()
+        } else {
+            let mut bytes = Vec::new();
+            for part in parts {
+                bytes.extend_from_slice(&part.data()?);
+            }
+            bytes
+        };
+        let rows = widths.iter().sum();
+        Ok(PackedMatrix::pack(dtype, &data, rows, cols).map(|matrix| Projections::Packed { matrix, widths }))
+    }
+
+    /// Bytes of weights held.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Projections::Packed { matrix, .. } => matrix.bytes(),
+            Projections::Candle(parts) => parts
+                .iter()
+                .map(|m| match m {
+                    candle_core::quantized::QMatMul::QTensor(t) => t.storage_size_in_bytes(),
+                    candle_core::quantized::QMatMul::Tensor(t) | candle_core::quantized::QMatMul::TensorF16(t) => {
+                        t.elem_count() * t.dtype().size_in_bytes()
+                    }
+                })
+                .sum(),
+        }
+    }
+
+    /// The packed matrix when this is a single packed projection.
+    pub(crate) fn packed(&self) -> Option<&PackedMatrix> {
+        match self {
+            Projections::Packed { matrix, widths } if widths.len() == 1 => Some(matrix),
+            _ => None,
+        }
+    }
+
+    /// Each part applied to `x` (`[.., in]`), in the order given to [`Projections::new`].
+    pub(crate) fn forward(&self, x: &Tensor) -> CResult<Vec<Tensor>> {
+        let (matrix, widths) = match self {
+            Projections::Candle(parts) => return parts.iter().map(|m| m.forward(x)).collect(),
+            Projections::Packed { matrix, widths } => (matrix, widths),
+        };
+        if x.dtype() != DType::F32 {
+            candle_core::bail!("quantized projections take f32 input, not {:?}", x.dtype());
+        }
+        let x = x.contiguous()?;
+        let out = {
+            let (storage, layout) = x.storage_and_layout();
+            let Storage::Cpu(cpu) = &*storage else {
+                candle_core::bail!("packed projections run on the CPU only");
+            };
+            let start = layout.start_offset();
+            kernels::matmul(matrix, &cpu.as_slice::<f32>()?[start..start + x.elem_count()])?
+        };
+        let shape_with = |width: usize| {
+            let mut dims = x.dims().to_vec();
+            if let Some(last) = dims.last_mut() {
+                *last = width;
+            }
+            dims
+        };
+        if let [width] = widths.as_slice() {
+            return Ok(vec![Tensor::from_vec(out, shape_with(*width), x.device())?]);
+        }
+        let n = out.len() / matrix.rows();
+        let mut parts: Vec<Vec<f32>> = widths.iter().map(|w| Vec::with_capacity(n * w)).collect();
+        for row in out.chunks_exact(matrix.rows()) {
+            let mut offset = 0;
+            for (part, &w) in parts.iter_mut().zip(widths) {
+                part.extend_from_slice(&row[offset..offset + w]);
+                offset += w;
+            }
+        }
+        parts.into_iter().zip(widths).map(|(part, &w)| Tensor::from_vec(part, shape_with(w), x.device())).collect()
+    }
+
+    /// The single part applied to `x` (see [`Projections::forward`]).
+    pub(crate) fn forward_one(&self, x: &Tensor) -> CResult<Tensor> {
+        match <[Tensor; 1]>::try_from(self.forward(x)?) {
+            Ok([y]) => Ok(y),
+            Err(parts) => candle_core::bail!("expected one projection, found {}", parts.len()),
+        }
+    }
+}
