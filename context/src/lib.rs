@@ -1,1 +1,49 @@
-//! Infill prompt builder and post-processing (being built; see ARCHITECTURE.md).
+//! Infill's prompt builder: turns a buffer and a cursor into the best prompt for the
+//! loaded model, decides what kind of completion fits, and shapes the model's answer
+//! into what the editor shows.
+//!
+//! - [`Syntax`] keeps an incremental tree-sitter tree per buffer (Rust, Python);
+//!   other languages work from text alone.
+//! - [`build`] makes a [`Prompt`] from a [`PromptInput`] (buffer, cursor, tree, other
+//!   open buffers) and [`PromptOptions`] (the [`PromptFormat`] from the format table,
+//!   the model's [`SpecialTokens`], the token budget), counting tokens exactly with the
+//!   model's tokenizer through [`Tokenize`].
+//! - The prompt carries the [`ShapeDecision`] (nothing, one line, a block) and a
+//!   [`Finisher`], the stop check the engine runs as tokens stream and the final tidy-up.
+//!
+//! This crate knows nothing of LSP, tokio or the model's internals, and never fails on
+//! the text it is given: when parsing fails or runs out of time it falls back to a
+//! plain prefix/suffix prompt.
+
+mod brackets;
+mod budget;
+pub mod cross_file;
+mod finish;
+mod format;
+mod language;
+mod prompt;
+mod scopes;
+mod shape;
+mod syntax;
+mod text;
+mod tokens;
+
+pub use cross_file::{OtherFile, Snippet, SnippetKind};
+pub use finish::Finisher;
+pub use format::PromptFormat;
+pub use language::Language;
+pub use prompt::{build, PartCounts, Prompt, PromptInput, PromptOptions};
+pub use shape::{decide as decide_shape, Shape, ShapeDecision};
+pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
+pub use text::IndentStyle;
+pub use tokens::{SpecialTokens, Tokenize};
+/// The syntax tree type (tree-sitter's), re-exported so callers need no tree-sitter dependency.
+pub use tree_sitter::Tree;
+
+/// What can go wrong building a prompt: only the model's tokenizer can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// The tokenizer refused the text.
+    #[error("tokenizing the prompt: {0}")]
+    Tokenizer(String),
+}

@@ -49,6 +49,8 @@ pub struct Backend {
     pub(crate) panics: PanicReporter,
     /// Changes the log level at run time.
     pub(crate) log: LogControl,
+    /// The workspace folder (from `initialize`), for paths shown to the model.
+    pub(crate) root: OnceLock<Option<std::path::PathBuf>>,
 }
 
 impl Backend {
@@ -73,7 +75,13 @@ impl Backend {
             shows_progress: AtomicBool::new(false),
             shutdown_requested,
             log,
+            root: OnceLock::new(),
         }
+    }
+
+    /// The workspace folder, when the client named one.
+    pub(crate) fn root(&self) -> Option<std::path::PathBuf> {
+        self.root.get().cloned().flatten()
     }
 
     /// The negotiated position encoding.

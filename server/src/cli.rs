@@ -48,6 +48,28 @@ pub enum Command {
         #[arg(long, default_value_t = 64)]
         max_tokens: u32,
     },
+    /// Print the prompt a completion at a position of a file would send: its text,
+    /// token counts per part and the decided shape. Reads only the model's vocabulary.
+    Prompt {
+        /// The source file.
+        file: PathBuf,
+        /// Line of the cursor, counting from 1.
+        #[arg(long)]
+        line: u32,
+        /// Column of the cursor in characters, counting from 1 (past the end: the line end).
+        #[arg(long)]
+        column: u32,
+        /// Prompt format instead of the model's own: qwen, starcoder, deepseek,
+        /// codellama, codegemma, fim or prefix.
+        #[arg(long)]
+        format: Option<String>,
+        /// Most prompt tokens (default: the model's context length, at most 2048).
+        #[arg(long)]
+        budget: Option<usize>,
+        /// Tokens reserved for the answer.
+        #[arg(long, default_value_t = 64)]
+        max_tokens: u32,
+    },
     /// Download a model into the Hugging Face cache and print its path
     /// (default: Qwen2.5-Coder 0.5B Q8_0). The only command that uses the network.
     Fetch {

@@ -1,19 +1,20 @@
-//! The subcommands that do not serve LSP: `complete` and `fetch`.
+//! The subcommands that do not serve LSP: `complete`, `prompt` and `fetch`.
 
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use infill_model::{Engine, EngineOptions, ModelSource, DEFAULT_MODEL};
-use ropey::Rope;
+use infill_context::PromptFormat;
+use infill_model::{Engine, EngineOptions, GgufFile, HParams, ModelFacts, ModelSource, ModelTokenizer, DEFAULT_MODEL};
 use tower_lsp::lsp_types::{Position, Url};
 
 use crate::cancel::CancelToken;
 use crate::document::Document;
-use crate::engine::model_engine::ModelEngine;
-use crate::engine::{CompletionEngine, CompletionRequest};
+use crate::engine::model_engine::{build_prompt, ModelEngine};
+use crate::engine::{CompletionEngine, CompletionRequest, RequestContext};
 use crate::position::{position_to_byte, PositionEncoding};
+use crate::request_context::{display_path, repo_name, PARSE_LIMIT};
 
 /// The model to use when none is named: the default one if it was fetched before.
 pub fn resolve_model(reference: Option<&str>) -> anyhow::Result<std::path::PathBuf> {
@@ -30,23 +31,38 @@ pub fn resolve_model(reference: Option<&str>) -> anyhow::Result<std::path::PathB
     }
 }
 
-/// `infill-ls complete FILE --line L --column C`.
-pub fn complete(file: &Path, line: u32, column: u32, max_tokens: u32, model: Option<&str>, threads: Option<usize>) -> anyhow::Result<()> {
+/// A file opened as a document, the cursor in it, and its request context (its own
+/// syntax tree; paths relative to the current directory when inside it).
+fn open_file(file: &Path, line: u32, column: u32) -> anyhow::Result<(Document, usize, Url, RequestContext)> {
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", file.display()))?;
+    let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    let uri = Url::from_file_path(&absolute).unwrap_or_else(|_| Url::parse("file:///untitled").expect("a valid constant URL"));
+    let doc = Document::new(&text, 0, "", uri.path());
+    let position = Position::new(line.saturating_sub(1), column.saturating_sub(1));
+    let cursor = position_to_byte(doc.rope(), position, PositionEncoding::Utf32);
+    let snapshot = doc.snapshot();
+    let parsed = snapshot.syntax.parse(&snapshot.rope, PARSE_LIMIT);
+    let root = std::env::current_dir().ok().filter(|dir| absolute.starts_with(dir));
+    let context = RequestContext {
+        tree: parsed.tree().cloned(),
+        path: display_path(&uri, root.as_deref()),
+        repo: repo_name(root.as_deref()),
+        ..RequestContext::default()
+    };
+    Ok((doc, cursor, uri, context))
+}
+
+/// `infill-ls complete FILE --line L --column C`.
+pub fn complete(file: &Path, line: u32, column: u32, max_tokens: u32, model: Option<&str>, threads: Option<usize>) -> anyhow::Result<()> {
+    let (doc, cursor, uri, context) = open_file(file, line, column)?;
     let model_path = resolve_model(model)?;
     let options = EngineOptions { threads: threads.unwrap_or_else(infill_model::engine::physical_cores), ..EngineOptions::default() };
     let started = std::time::Instant::now();
     let engine = Engine::start(&model_path, options)?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let engine = ModelEngine::new(Arc::new(engine));
-    let doc = Document::new(&text, 0, "");
-    let rope: &Rope = doc.rope();
-    let position = Position::new(line.saturating_sub(1), column.saturating_sub(1));
-    let cursor = position_to_byte(rope, position, PositionEncoding::Utf32);
-    let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
-    let uri = Url::from_file_path(&absolute).unwrap_or_else(|_| Url::parse("file:///untitled").expect("a valid constant URL"));
-    let request = CompletionRequest { uri, snapshot: doc.snapshot(), cursor, max_tokens, invoked: true };
+    let request = CompletionRequest { uri, snapshot: doc.snapshot(), cursor, max_tokens, invoked: true, context };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let completion = runtime.block_on(engine.complete(request, CancelToken::new()))?;
     let mut stdout = std::io::stdout().lock();
@@ -58,14 +74,76 @@ pub fn complete(file: &Path, line: u32, column: u32, max_tokens: u32, model: Opt
     match &completion.timings {
         Some(t) => writeln!(
             stderr,
-            "prompt: {} tokens evaluated, {} reused; prefill {:.1} ms; first token {:.1} ms; {} tokens in {:.1} ms ({:.1} tok/s); total {:.1} ms; stop: {}",
-            t.evaluated_tokens, t.reused_tokens, t.prefill_ms, t.ttft_ms, t.generated_tokens, t.decode_ms, t.tokens_per_s, t.total_ms, t.stop
+            "prompt: built in {:.1} ms, {} tokens evaluated, {} reused; prefill {:.1} ms; first token {:.1} ms; {} tokens in {:.1} ms ({:.1} tok/s); total {:.1} ms; stop: {}",
+            t.prompt_ms, t.evaluated_tokens, t.reused_tokens, t.prefill_ms, t.ttft_ms, t.generated_tokens, t.decode_ms, t.tokens_per_s, t.total_ms, t.stop
         )?,
         None => writeln!(stderr, "no completion here (the cursor is inside an identifier)")?,
     }
     if completion.timings.is_some() && completion.suggestions.is_empty() {
         writeln!(stderr, "the model's answer was empty after post-processing")?;
     }
+    Ok(())
+}
+
+/// Options of `infill-ls prompt`.
+pub struct PromptArgs<'a> {
+    /// A format name instead of the model's own.
+    pub format: Option<&'a str>,
+    /// Most prompt tokens.
+    pub budget: Option<usize>,
+    /// Tokens reserved for the answer.
+    pub max_tokens: u32,
+    /// The model whose vocabulary counts the tokens.
+    pub model: Option<&'a str>,
+}
+
+/// `infill-ls prompt FILE --line L --column C`: the prompt, its token counts and shape.
+pub fn prompt(file: &Path, line: u32, column: u32, args: PromptArgs<'_>) -> anyhow::Result<()> {
+    let (doc, cursor, _, mut context) = open_file(file, line, column)?;
+    if let Some(name) = args.format {
+        let names: Vec<&str> = PromptFormat::all().map(PromptFormat::name).collect();
+        let format = PromptFormat::from_name(name)
+            .with_context(|| format!("unknown prompt format `{name}`: one of {}", names.join(", ")))?;
+        context.format = Some(format);
+    }
+    context.budget = args.budget;
+    let model_path = resolve_model(args.model)?;
+    let gguf = GgufFile::open(&model_path)?;
+    let hp = HParams::read(&gguf)?;
+    let tokenizer = ModelTokenizer::load(&gguf)?;
+    let facts = ModelFacts::read(&gguf, &hp, &tokenizer)?;
+    let snapshot = doc.snapshot();
+    let started = std::time::Instant::now();
+    let prompt = build_prompt(
+        &tokenizer,
+        &facts,
+        hp.context_length,
+        &snapshot.rope,
+        cursor,
+        snapshot.language,
+        &context,
+        args.max_tokens as usize,
+    )?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let c = prompt.counts;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "model: {} ({})", facts.name, model_path.display())?;
+    writeln!(out, "format: {}", prompt.format.name())?;
+    writeln!(out, "shape: {}", prompt.decision)?;
+    writeln!(
+        out,
+        "tokens: {} (headers {}, cross-file {}, prefix {}, suffix {}); scope lines kept: {}; built in {ms:.2} ms",
+        prompt.ids.len(),
+        c.headers,
+        c.cross_file,
+        c.prefix,
+        c.suffix,
+        c.scope_lines
+    )?;
+    writeln!(out, "heal: {:?}", String::from_utf8_lossy(&prompt.heal))?;
+    writeln!(out, "----- prompt")?;
+    writeln!(out, "{}", prompt.text)?;
+    writeln!(out, "-----")?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! User settings: from the command line, `initializationOptions` and
 //! `workspace/didChangeConfiguration`, later sources overriding earlier ones key by key.
 
+use infill_context::PromptFormat;
 use serde_json::Value;
 
 /// Settings that change what the server does.
@@ -16,16 +17,31 @@ pub struct Config {
     pub log_level: String,
     /// Inference threads; `None` means one per physical core.
     pub threads: Option<usize>,
+    /// Prompt format instead of the model's own (`qwen`, `starcoder`, `deepseek`,
+    /// `codellama`, `codegemma`, `fim`, `prefix`); `None` follows the model.
+    pub prompt_format: Option<PromptFormat>,
+    /// Most prompt tokens; `None`: the model's context length, at most 2048.
+    pub context_tokens: Option<usize>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { model: None, enable: true, max_tokens: 64, log_level: "info".into(), threads: None }
+        Config {
+            model: None,
+            enable: true,
+            max_tokens: 64,
+            log_level: "info".into(),
+            threads: None,
+            prompt_format: None,
+            context_tokens: None,
+        }
     }
 }
 
 /// The upper bound we accept for `maxTokens`.
 const MAX_TOKENS_LIMIT: u32 = 4096;
+/// The bounds we accept for `contextTokens`.
+const CONTEXT_TOKENS_LIMITS: (u64, u64) = (64, 32768);
 
 impl Config {
     /// Applies the keys present in a settings object, accepting both a bare object and
@@ -57,6 +73,16 @@ impl Config {
                 "threads" => match value.as_u64() {
                     Some(n) if n >= 1 => { self.threads = Some(n as usize); true }
                     _ => value.is_null().then(|| self.threads = None).is_some(),
+                },
+                "promptFormat" => match value {
+                    Value::Null => { self.prompt_format = None; true }
+                    Value::String(s) if s == "auto" || s.is_empty() => { self.prompt_format = None; true }
+                    Value::String(s) => PromptFormat::from_name(s).map(|f| self.prompt_format = Some(f)).is_some(),
+                    _ => false,
+                },
+                "contextTokens" => match value.as_u64() {
+                    Some(n) => { self.context_tokens = Some(n.clamp(CONTEXT_TOKENS_LIMITS.0, CONTEXT_TOKENS_LIMITS.1) as usize); true }
+                    None => value.is_null().then(|| self.context_tokens = None).is_some(),
                 },
                 _ => true, // settings of later versions or other tools: not ours to judge
             };
@@ -94,6 +120,18 @@ mod tests {
         assert_eq!(config.max_tokens, MAX_TOKENS_LIMIT);
         assert_eq!(config.model, None);
         assert_eq!(config.merge_json(&json!({ "maxTokens": 0 })).len(), 1);
+    }
+
+    #[test]
+    fn prompt_settings_parse_and_unknown_formats_are_reported() {
+        let mut config = Config::default();
+        assert!(config.merge_json(&json!({ "promptFormat": "deepseek", "contextTokens": 10 })).is_empty());
+        assert_eq!(config.prompt_format, Some(PromptFormat::DeepSeekCoder));
+        assert_eq!(config.context_tokens, Some(64), "clamped to the lower bound");
+        assert_eq!(config.merge_json(&json!({ "promptFormat": "gpt-9" })).len(), 1);
+        assert_eq!(config.prompt_format, Some(PromptFormat::DeepSeekCoder), "a bad value changes nothing");
+        assert!(config.merge_json(&json!({ "promptFormat": "auto", "contextTokens": null })).is_empty());
+        assert_eq!((config.prompt_format, config.context_tokens), (None, None));
     }
 
     #[test]

@@ -1,14 +1,20 @@
-//! One open buffer: its text as a rope, its version and its language.
+//! One open buffer: its text as a rope, its version, its language and its syntax state.
 //!
 //! Edits arrive as LSP content changes and are applied in order; each one reports the
-//! byte range it replaced so that later readers (incremental syntax trees) can follow.
+//! byte range it replaced, and is recorded for the incremental syntax tree (parsed
+//! lazily, when a completion needs it) and as a recent edit (cross-file context).
 
 use std::fmt;
+use std::time::Instant;
 
+use infill_context::{Language, Syntax, SyntaxEdit, SyntaxSnapshot};
 use ropey::Rope;
 use tower_lsp::lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 
 use crate::position::{position_to_char, PositionEncoding};
+
+/// Recent edit positions kept per document (for cross-file context).
+const RECENT_EDITS: usize = 4;
 
 /// The text, version and language of one open document.
 #[derive(Clone)]
@@ -16,6 +22,10 @@ pub struct Document {
     rope: Rope,
     version: i32,
     language_id: String,
+    language: Language,
+    syntax: Syntax,
+    recent_edits: Vec<usize>,
+    edited_at: Option<Instant>,
 }
 
 /// The bytes one edit replaced: `start..old_end` in the text before the edit became
@@ -64,12 +74,37 @@ pub struct Snapshot {
     pub version: i32,
     /// The language id the client gave at `didOpen`.
     pub language_id: String,
+    /// The language, from the id or the path.
+    pub language: Language,
+    /// What a parse of this text needs.
+    pub syntax: SyntaxSnapshot,
+    /// Byte offsets of the latest edits, most recent last.
+    pub recent_edits: Vec<usize>,
+    /// When the document was last edited (`None`: not since it was opened).
+    pub edited_at: Option<Instant>,
 }
 
 impl Document {
-    /// Creates a document from the text the client sent with `didOpen`.
-    pub fn new(text: &str, version: i32, language_id: impl Into<String>) -> Self {
-        Document { rope: Rope::from_str(text), version, language_id: language_id.into() }
+    /// Creates a document from the text the client sent with `didOpen`; `path` (the
+    /// URI's path) helps tell the language when the id does not.
+    pub fn new(text: &str, version: i32, language_id: impl Into<String>, path: &str) -> Self {
+        let language_id = language_id.into();
+        let language = Language::detect(&language_id, path);
+        Document {
+            rope: Rope::from_str(text),
+            version,
+            language_id,
+            language,
+            syntax: Syntax::new(language),
+            recent_edits: Vec::new(),
+            edited_at: None,
+        }
+    }
+
+    /// Keeps a parse's tree for the next one (unless the text moved on meanwhile in a
+    /// way the tree cannot follow).
+    pub fn store_syntax(&mut self, parsed: &infill_context::Parsed) {
+        self.syntax.store(parsed);
     }
 
     /// The current text.
@@ -89,7 +124,15 @@ impl Document {
 
     /// A copy for readers; O(1).
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { rope: self.rope.clone(), version: self.version, language_id: self.language_id.clone() }
+        Snapshot {
+            rope: self.rope.clone(),
+            version: self.version,
+            language_id: self.language_id.clone(),
+            language: self.language,
+            syntax: self.syntax.snapshot(),
+            recent_edits: self.recent_edits.clone(),
+            edited_at: self.edited_at,
+        }
     }
 
     /// Applies the content changes of one `didChange`, in order, and takes its version.
@@ -114,9 +157,12 @@ impl Document {
     /// Replaces `range` (the whole text when `None`) with `text`. Positions out of range
     /// are clamped; a range whose end comes before its start is read the other way round.
     pub fn apply_change(&mut self, range: Option<Range>, text: &str, encoding: PositionEncoding) -> ByteEdit {
+        self.edited_at = Some(Instant::now());
         let Some(range) = range else {
             let old_end = self.rope.len_bytes();
             self.rope = Rope::from_str(text);
+            self.syntax.reset();
+            self.recent_edits.clear();
             return ByteEdit { start: 0, old_end, new_end: text.len() };
         };
         let (a, b) = (range.start, range.end);
@@ -126,13 +172,43 @@ impl Document {
         let end = position_to_char(&self.rope, last, encoding).max(start);
         let start_byte = self.rope.char_to_byte(start);
         let old_end = self.rope.char_to_byte(end);
+        let start_point = SyntaxEdit::point(&self.rope, start_byte);
+        let old_end_point = SyntaxEdit::point(&self.rope, old_end);
         if end > start {
             self.rope.remove(start..end);
         }
         if !text.is_empty() {
             self.rope.insert(start, text);
         }
-        ByteEdit { start: start_byte, old_end, new_end: start_byte + text.len() }
+        let new_end = start_byte + text.len();
+        self.syntax.edit(SyntaxEdit {
+            start_byte,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
+            start: start_point,
+            old_end: old_end_point,
+            new_end: SyntaxEdit::point(&self.rope, new_end),
+        });
+        self.note_edit(start_byte, old_end, new_end);
+        ByteEdit { start: start_byte, old_end, new_end }
+    }
+
+    /// Remembers where the text changed, shifting earlier positions past the edit;
+    /// an edit next to the last one replaces it (typing is one region, not many).
+    fn note_edit(&mut self, start: usize, old_end: usize, new_end: usize) {
+        for at in &mut self.recent_edits {
+            if *at >= old_end {
+                *at = *at - old_end + new_end;
+            } else if *at > start {
+                *at = start;
+            }
+        }
+        let near = |at: usize| self.rope.byte_to_line(at.min(self.rope.len_bytes())).abs_diff(self.rope.byte_to_line(start.min(self.rope.len_bytes()))) <= 3;
+        self.recent_edits.retain(|&at| !near(at));
+        self.recent_edits.push(start);
+        if self.recent_edits.len() > RECENT_EDITS {
+            self.recent_edits.remove(0);
+        }
     }
 }
 
@@ -150,7 +226,7 @@ mod tests {
 
     #[test]
     fn changes_apply_in_order_and_report_byte_edits() {
-        let mut doc = Document::new("fn main() {\n}\n", 1, "rust");
+        let mut doc = Document::new("fn main() {\n}\n", 1, "rust", "a.rs");
         let edits = doc
             .apply_changes(2, &[change(0, 11, 0, 11, "\n    let x = 1;"), change(1, 8, 1, 9, "y")], PositionEncoding::Utf16)
             .expect("version goes forward");
@@ -162,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_version_going_backwards_is_refused_and_changes_nothing() {
-        let mut doc = Document::new("abc", 5, "python");
+        let mut doc = Document::new("abc", 5, "python", "");
         let err = doc.apply_changes(4, &[change(0, 0, 0, 3, "zzz")], PositionEncoding::Utf16).unwrap_err();
         assert_eq!(err, ChangeError::VersionWentBackwards { current: 5, received: 4 });
         assert_eq!(doc.rope().to_string(), "abc");
@@ -171,7 +247,7 @@ mod tests {
 
     #[test]
     fn full_sync_replaces_everything() {
-        let mut doc = Document::new("old", 1, "x");
+        let mut doc = Document::new("old", 1, "x", "");
         let full = TextDocumentContentChangeEvent { range: None, range_length: None, text: "new\ntext".into() };
         let edits = doc.apply_changes(2, &[full], PositionEncoding::Utf8).expect("forward");
         assert_eq!(doc.rope().to_string(), "new\ntext");
@@ -180,7 +256,7 @@ mod tests {
 
     #[test]
     fn reversed_and_out_of_range_ranges_are_clamped_not_panics() {
-        let mut doc = Document::new("hello\nworld", 1, "x");
+        let mut doc = Document::new("hello\nworld", 1, "x", "");
         doc.apply_change(Some(Range::new(Position::new(1, 99), Position::new(0, 5))), "", PositionEncoding::Utf16);
         assert_eq!(doc.rope().to_string(), "hello");
         doc.apply_change(Some(Range::new(Position::new(40, 0), Position::new(50, 7))), "!", PositionEncoding::Utf16);
@@ -189,7 +265,7 @@ mod tests {
 
     #[test]
     fn snapshots_do_not_see_later_edits() {
-        let mut doc = Document::new("a", 1, "x");
+        let mut doc = Document::new("a", 1, "x", "");
         let snap = doc.snapshot();
         doc.apply_change(None, "b", PositionEncoding::Utf16);
         assert_eq!(snap.rope.to_string(), "a");

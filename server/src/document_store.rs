@@ -39,7 +39,8 @@ impl std::error::Error for StoreError {}
 impl DocumentStore {
     /// Opens (or reopens, replacing) a document.
     pub fn open(&self, uri: Url, text: &str, version: i32, language_id: &str) {
-        self.docs.insert(uri, Document::new(text, version, language_id));
+        let document = Document::new(text, version, language_id, uri.path());
+        self.docs.insert(uri, document);
     }
 
     /// Applies one `didChange`.
@@ -57,6 +58,23 @@ impl DocumentStore {
     /// Forgets a document; returns whether it was open.
     pub fn close(&self, uri: &Url) -> bool {
         self.docs.remove(uri).is_some()
+    }
+
+    /// Hands a parse's tree back to the document it was made from.
+    pub fn store_syntax(&self, uri: &Url, parsed: &infill_context::Parsed) {
+        if let Some(mut doc) = self.docs.get_mut(uri) {
+            doc.store_syntax(parsed);
+        }
+    }
+
+    /// Snapshots of the other open documents, most recently edited first (then the
+    /// rest in no particular order), at most `limit`.
+    pub fn others(&self, uri: &Url, limit: usize) -> Vec<(Url, Snapshot)> {
+        let mut others: Vec<(Url, Snapshot)> =
+            self.docs.iter().filter(|entry| entry.key() != uri).map(|entry| (entry.key().clone(), entry.snapshot())).collect();
+        others.sort_by(|a, b| b.1.edited_at.cmp(&a.1.edited_at));
+        others.truncate(limit);
+        others
     }
 
     /// A snapshot of one document, if it is open.

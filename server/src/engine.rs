@@ -6,13 +6,14 @@
 //! server runs [`NoModel`], which suggests nothing.
 
 pub mod model_engine;
-pub mod shape;
 pub mod slot;
 pub mod test_double;
 
 use std::ops::Range;
 
 use futures::future::BoxFuture;
+use infill_context::{Language, PromptFormat, Tree};
+use ropey::Rope;
 use tower_lsp::lsp_types::Url;
 
 use crate::cancel::CancelToken;
@@ -31,6 +32,41 @@ pub struct CompletionRequest {
     pub max_tokens: u32,
     /// True when the user asked explicitly, false while typing.
     pub invoked: bool,
+    /// What the prompt builder knows beyond the buffer.
+    pub context: RequestContext,
+}
+
+/// Syntax, other files and prompt settings for one request.
+#[derive(Clone, Default)]
+pub struct RequestContext {
+    /// The document's syntax tree for `snapshot`, when it has one.
+    pub tree: Option<Tree>,
+    /// The document's path as shown to the model (relative to the workspace root when
+    /// it is inside it).
+    pub path: String,
+    /// The workspace folder's name, for prompts with repository tokens.
+    pub repo: Option<String>,
+    /// Other open documents, most recently edited first.
+    pub others: Vec<OtherDocument>,
+    /// A prompt format named in the settings, instead of the model's own.
+    pub format: Option<PromptFormat>,
+    /// Most prompt tokens, from the settings.
+    pub budget: Option<usize>,
+}
+
+/// Another open document, for cross-file context.
+#[derive(Clone)]
+pub struct OtherDocument {
+    /// Its path as shown to the model.
+    pub path: String,
+    /// Its language.
+    pub language: Language,
+    /// Its text.
+    pub rope: Rope,
+    /// Its syntax tree, when parsed.
+    pub tree: Option<Tree>,
+    /// Byte offsets of its latest edits, most recent last.
+    pub recent_edits: Vec<usize>,
 }
 
 /// One suggestion: replace `replace` (bytes of the snapshot) with `text`.
@@ -63,6 +99,8 @@ pub struct Timings {
     pub tokens_per_s: f64,
     /// Why generation ended.
     pub stop: String,
+    /// Building the prompt (syntax, budget, tokenization), ms.
+    pub prompt_ms: f64,
 }
 
 /// An engine's answer: suggestions, best first, and how long they took.

@@ -22,6 +22,7 @@ mod model_loader;
 mod panic_guard;
 pub mod position;
 pub mod protocol;
+pub mod request_context;
 pub mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};

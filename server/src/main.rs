@@ -1,5 +1,5 @@
 //! `infill-ls`: the binary editors start. Parses flags, sets up logging, then serves
-//! LSP on stdio or runs a subcommand (`complete`, `fetch`).
+//! LSP on stdio or runs a subcommand (`complete`, `prompt`, `fetch`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,12 @@ fn main() {
         Some(Command::Complete { file, line, column, max_tokens }) => {
             commands::complete(file, *line, *column, *max_tokens, cli.model.as_deref(), threads)
         }
+        Some(Command::Prompt { file, line, column, format, budget, max_tokens }) => commands::prompt(
+            file,
+            *line,
+            *column,
+            commands::PromptArgs { format: format.as_deref(), budget: *budget, max_tokens: *max_tokens, model: cli.model.as_deref() },
+        ),
         Some(Command::Fetch { reference }) => commands::fetch(reference.as_deref()),
         None => std::process::exit(serve(cli, level, log, threads)),
     };

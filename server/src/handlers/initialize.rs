@@ -22,6 +22,15 @@ pub fn handle(backend: &Backend, params: InitializeParams) -> Result<InitializeR
     backend.pulls_configuration.store(pulls_configuration, std::sync::atomic::Ordering::Relaxed);
     let shows_progress = params.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
     backend.shows_progress.store(shows_progress, std::sync::atomic::Ordering::Relaxed);
+    #[allow(deprecated)] // `root_uri` is deprecated in favour of folders, and still what many clients send
+    let root = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|folders| folders.first())
+        .map(|folder| folder.uri.clone())
+        .or(params.root_uri.clone())
+        .and_then(|uri| uri.to_file_path().ok());
+    let _ = backend.root.set(root);
     if let Some(options) = &params.initialization_options {
         super::did_change_configuration::apply(backend, options);
     }

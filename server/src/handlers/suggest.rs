@@ -33,12 +33,17 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
     // Supersedes the previous request for this document; dropping the ticket (the
     // request finished, or tower-lsp dropped this future on $/cancelRequest) cancels.
     let ticket = backend.in_flight.begin(uri);
+    let context = crate::request_context::gather(backend, uri, &snapshot, &config).await;
+    if ticket.token.is_cancelled() {
+        return None;
+    }
     let request = CompletionRequest {
         uri: uri.clone(),
         snapshot: snapshot.clone(),
         cursor,
         max_tokens: config.max_tokens,
         invoked,
+        context,
     };
     let result = backend.slot.current().complete(request, ticket.token.clone()).await;
     if ticket.token.is_cancelled() {
@@ -53,7 +58,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         Ok(completion) => {
             if let Some(t) = &completion.timings {
                 tracing::debug!(
-                    %uri, reused = t.reused_tokens, evaluated = t.evaluated_tokens, generated = t.generated_tokens,
+                    %uri, prompt_ms = t.prompt_ms, reused = t.reused_tokens, evaluated = t.evaluated_tokens, generated = t.generated_tokens,
                     prefill_ms = t.prefill_ms, ttft_ms = t.ttft_ms, decode_ms = t.decode_ms, total_ms = t.total_ms,
                     stop = %t.stop, "completion"
                 );

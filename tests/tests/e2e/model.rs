@@ -9,9 +9,13 @@ use serde_json::{json, Value};
 use super::support::{inline, inline_texts, request_inline, scratch_file};
 
 fn with_model() -> Client {
+    with_model_options(Value::Null)
+}
+
+fn with_model_options(options: Value) -> Client {
     let model = test_model();
     let mut client = Client::spawn(&["--model", model.to_str().expect("utf-8 path"), "--threads", "2"]);
-    client.initialize(&[], Value::Null);
+    client.initialize(&[], options);
     let ready = wait_status(&mut client, "ready");
     assert!(ready["params"]["name"].as_str().is_some_and(|n| n.contains("mollm")), "{ready}");
     client
@@ -97,4 +101,90 @@ fn the_complete_command_prints_the_completion_and_its_timings() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains('b'), "a + b, surely: {stdout:?}");
     assert!(stderr.contains("prefill") && stderr.contains("tok/s"), "{stderr}");
+}
+
+#[test]
+fn an_empty_python_function_body_gets_a_block_that_ends_with_the_function() {
+    let mut client = with_model_options(json!({ "maxTokens": 160 }));
+    let uri = "file:///work/fizzbuzz.py";
+    let text = "def fizzbuzz(n):\n    \"\"\"Print the numbers from 1 to n, with Fizz for multiples of 3 and Buzz for multiples of 5.\"\"\"\n    \n\n\nfizzbuzz(15)\n";
+    client.open(uri, "python", 1, text);
+    let texts = inline(&mut client, uri, 2, 4);
+    assert_eq!(texts.len(), 1, "one suggestion: {texts:?}");
+    let lines: Vec<&str> = texts[0].lines().collect();
+    assert!(lines.len() >= 3, "a block of several lines: {:?}", texts[0]);
+    assert!(lines[1..].iter().all(|l| l.starts_with("    ")), "every line stays inside the function: {:?}", texts[0]);
+    assert!(!texts[0].contains("fizzbuzz(15)") && !texts[0].ends_with('\n'), "{:?}", texts[0]);
+    // Lines that open a block are followed by their body: the answer was not cut mid-block.
+    let last = lines.last().map(|l| l.trim_end()).unwrap_or_default();
+    assert!(!last.ends_with(':'), "the block's last line is not a header: {:?}", texts[0]);
+}
+
+#[test]
+fn inside_an_open_call_the_answer_leaves_the_closing_paren_to_the_file() {
+    let mut client = with_model();
+    let uri = "file:///work/paths.py";
+    client.open(uri, "python", 1, "import os\n\npath = os.path.join()\n");
+    let texts = inline(&mut client, uri, 2, 20);
+    assert_eq!(texts.len(), 1, "one suggestion: {texts:?}");
+    assert!(!texts[0].is_empty() && !texts[0].contains('\n'), "{:?}", texts[0]);
+    assert!(!texts[0].ends_with(')'), "the `)` after the cursor closes the call: {:?}", texts[0]);
+    let opened = texts[0].matches('(').count();
+    assert_eq!(opened, texts[0].matches(')').count(), "brackets the answer opens, it closes: {:?}", texts[0]);
+}
+
+#[test]
+fn hostile_buffers_get_an_answer_or_nothing_and_the_server_keeps_serving() {
+    let mut client = with_model();
+    let long_line = format!("data = [{}", "1234, ".repeat(170_000));
+    let binary: String = (0u8..=255).cycle().take(200_000).map(|b| char::from(b)).collect();
+    let broken = "def (((:\n  class ]]] {{ fn <<<\n    \n\"\"\" unterminated ( [ {\n".repeat(200);
+    let cases = [
+        ("file:///work/long.py", "python", long_line.as_str()),
+        ("file:///work/blob.bin", "plaintext", binary.as_str()),
+        ("file:///work/broken.py", "python", broken.as_str()),
+        ("file:///work/broken.rs", "rust", broken.as_str()),
+        ("file:///work/notes.klingon", "klingon", "qapla' batlh\n    "),
+    ];
+    for (uri, language, text) in cases {
+        client.open(uri, language, 1, text);
+        let lines = text.lines().count().max(1) as u32;
+        let started = std::time::Instant::now();
+        let id = request_inline(&mut client, uri, lines - 1, 4);
+        let response = client.response(json!(id));
+        assert!(response["result"]["items"].is_array(), "{uri}: an answer, maybe empty: {response}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{uri}: answered in {:?}", started.elapsed());
+    }
+    let uri = "file:///work/after.py";
+    client.open(uri, "python", 1, "import os\n\npath = os.path.join()\n");
+    assert_eq!(inline(&mut client, uri, 2, 20).len(), 1, "still completing:\n{}", client.stderr());
+    assert!(!client.stderr().contains("panicked"), "{}", client.stderr());
+}
+
+#[test]
+fn the_prompt_command_prints_the_prompt_its_counts_and_the_shape() {
+    let file = scratch_file("shape.py", "def mean(values):\n    \n");
+    let out = Command::new(server_binary())
+        .args(["prompt", file.to_str().expect("utf-8"), "--line", "2", "--column", "5", "--model"])
+        .arg(test_model())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("format: prefix"), "SmolLM2 has no FIM tokens: {stdout}");
+    assert!(stdout.contains("shape: multi-line, indent 4 (an empty line in a block)"), "{stdout}");
+    assert!(stdout.contains("<filename>shape.py\ndef mean(values):"), "{stdout}");
+    let total: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tokens: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a token count");
+    assert!((5..40).contains(&total), "{stdout}");
+    let bad = Command::new(server_binary())
+        .args(["prompt", file.to_str().expect("utf-8"), "--line", "2", "--column", "5", "--format", "gpt", "--model"])
+        .arg(test_model())
+        .output()
+        .expect("run");
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown prompt format"));
 }

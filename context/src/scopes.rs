@@ -1,0 +1,114 @@
+//! The header lines of the scopes around the cursor (`impl`, `fn`, `class`, `def`
+//! lines and the like), so a prompt cut by its budget still says where the cursor is.
+
+use ropey::Rope;
+use tree_sitter::Tree;
+
+use crate::text::{indent_columns, is_blank};
+
+/// Node kinds whose first lines name a scope.
+const SCOPE_KINDS: &[&str] = &[
+    // Rust
+    "function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item", "union_item",
+    "macro_definition", "closure_expression",
+    // Python
+    "function_definition", "class_definition", "decorated_definition",
+];
+/// Most lines one header may take (long signatures keep their first and last lines).
+const MAX_HEADER_LINES: usize = 4;
+/// How far back the text rule looks for less-indented lines.
+const MAX_LINES_BACK: usize = 5000;
+
+/// Header lines (each ending in a line break) of the scopes that enclose `cursor` and
+/// begin before `cut` (the first byte the prompt keeps), outermost first.
+pub(crate) fn headers(rope: &Rope, tree: Option<&Tree>, cut: usize, cursor: usize) -> Vec<String> {
+    if cut == 0 {
+        return Vec::new();
+    }
+    let cut_line = rope.byte_to_line(cut);
+    let ranges = match tree {
+        Some(tree) => from_tree(rope, tree, cut_line, cursor),
+        None => from_indentation(rope, cut_line),
+    };
+    ranges
+        .into_iter()
+        .flat_map(|(first, last)| {
+            let lines: Vec<usize> = if last - first < MAX_HEADER_LINES {
+                (first..=last).collect()
+            } else {
+                (first..first + MAX_HEADER_LINES - 1).chain(std::iter::once(last)).collect()
+            };
+            lines.into_iter().map(|l| line_text(rope, l))
+        })
+        .collect()
+}
+
+fn line_text(rope: &Rope, line: usize) -> String {
+    let mut text = rope.line(line).to_string();
+    while text.ends_with(['\n', '\r']) {
+        text.pop();
+    }
+    text.push('\n');
+    text
+}
+
+/// (first, last) header lines of scope nodes around the cursor that start above `cut_line`.
+fn from_tree(rope: &Rope, tree: &Tree, cut_line: usize, cursor: usize) -> Vec<(usize, usize)> {
+    let root = tree.root_node();
+    // On a blank line a scope's node may end before the cursor (Python blocks end at
+    // their last statement): start from the last code before it, and keep the scopes
+    // indented less than the cursor.
+    let (before, _) = crate::text::line_around(rope, cursor);
+    let (at, column) = if is_blank(&before) {
+        let code = rope.byte_slice(..cursor).to_string();
+        (code.trim_end().len().saturating_sub(1), before.len())
+    } else {
+        (cursor, usize::MAX)
+    };
+    let mut node = root.descendant_for_byte_range(at, at);
+    let mut ranges = Vec::new();
+    while let Some(n) = node {
+        if SCOPE_KINDS.contains(&n.kind()) && n.start_position().row < cut_line && n.start_position().column < column {
+            let first = n.start_position().row;
+            // The header runs to the line where the body starts.
+            // The header runs to the end of what precedes the body (the `:` of a Python
+            // block, whose node starts at its first statement; the signature in Rust).
+            let body = n.child_by_field_name("body").or_else(|| n.child_by_field_name("definition"));
+            let body_row = body.map_or(first, |body| {
+                body.prev_sibling().map_or(body.start_position().row, |p| p.end_position().row)
+            });
+            let last = body_row.clamp(first, cut_line - 1);
+            ranges.push((first, last));
+        }
+        node = n.parent();
+    }
+    ranges.reverse();
+    // A decorated definition and its inner function share lines: keep distinct ones.
+    ranges.dedup_by(|b, a| b.0 <= a.1);
+    ranges
+}
+
+/// Without a tree: the nearest line above the cut with less indentation than the
+/// first kept line, then the nearest with less than that, and so on.
+fn from_indentation(rope: &Rope, cut_line: usize) -> Vec<(usize, usize)> {
+    let first_kept = (cut_line..rope.len_lines()).map(|l| rope.line(l).to_string()).find(|l| !is_blank(l));
+    let Some(mut level) = first_kept.map(|l| indent_columns(&l)) else { return Vec::new() };
+    let mut ranges = Vec::new();
+    let lowest = cut_line.saturating_sub(MAX_LINES_BACK);
+    for line in (lowest..cut_line).rev() {
+        if level == 0 {
+            break;
+        }
+        let text = rope.line(line).to_string();
+        if is_blank(&text) {
+            continue;
+        }
+        let width = indent_columns(&text);
+        if width < level {
+            ranges.push((line, line));
+            level = width;
+        }
+    }
+    ranges.reverse();
+    ranges
+}

@@ -1,0 +1,126 @@
+//! Small text helpers over ropes and lines: the cursor's line, line boundaries,
+//! indentation, and the file's indentation style.
+
+use ropey::Rope;
+
+/// Columns a tab counts for when indentation widths are compared.
+pub(crate) const TAB_COLUMNS: usize = 4;
+
+/// Whether `c` can be part of an identifier.
+pub(crate) fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The cursor's line split at the cursor (no line break in either part).
+pub(crate) fn line_around(rope: &Rope, cursor: usize) -> (String, String) {
+    let cursor = floor_char(rope, cursor);
+    let line = rope.byte_to_line(cursor);
+    let start = rope.line_to_byte(line);
+    let end = line_end(rope, cursor);
+    (rope.byte_slice(start..cursor).to_string(), rope.byte_slice(cursor..end).to_string())
+}
+
+/// The byte offset of the line break ending `byte`'s line (or the text's end).
+pub(crate) fn line_end(rope: &Rope, byte: usize) -> usize {
+    let line = rope.byte_to_line(byte.min(rope.len_bytes()));
+    let next = if line + 1 < rope.len_lines() { rope.line_to_byte(line + 1) } else { rope.len_bytes() };
+    let start = rope.line_to_byte(line);
+    let mut end = next;
+    while end > start && matches!(rope.byte(end - 1), b'\n' | b'\r') {
+        end -= 1;
+    }
+    end
+}
+
+/// The largest char boundary at or before `byte`.
+pub(crate) fn floor_char(rope: &Rope, byte: usize) -> usize {
+    rope.char_to_byte(rope.byte_to_char(byte.min(rope.len_bytes())))
+}
+
+/// The largest char boundary of `text` at or before `byte`.
+pub(crate) fn floor_char_str(text: &str, byte: usize) -> usize {
+    let mut byte = byte.min(text.len());
+    while !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    byte
+}
+
+/// Indentation width in columns.
+pub(crate) fn indent_columns(line: &str) -> usize {
+    line.chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .map(|c| if c == '\t' { TAB_COLUMNS } else { 1 })
+        .sum()
+}
+
+/// Whether a line holds only whitespace.
+pub(crate) fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
+/// How a file indents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndentStyle {
+    /// One tab per level.
+    Tabs,
+    /// This many spaces per level.
+    Spaces(usize),
+}
+
+impl IndentStyle {
+    /// The style of the first few thousand lines of `rope`: tabs when more lines
+    /// start with a tab than with spaces; the space unit is the most common step
+    /// between consecutive indentation widths (4 when nothing says otherwise).
+    pub fn detect(rope: &Rope) -> IndentStyle {
+        let (mut tabs, mut spaces) = (0usize, 0usize);
+        let mut steps = [0usize; 9];
+        let mut previous = 0usize;
+        for line in rope.lines().take(4000) {
+            let first = line.chars().next();
+            if first == Some('\t') {
+                tabs += 1;
+                continue;
+            }
+            if line.chars().all(char::is_whitespace) {
+                continue;
+            }
+            let width = line.chars().take_while(|c| *c == ' ').count();
+            if width > 0 {
+                spaces += 1;
+            }
+            let step = width.abs_diff(previous);
+            if (1..steps.len()).contains(&step) {
+                steps[step] += 1;
+            }
+            previous = width;
+        }
+        if tabs > spaces {
+            return IndentStyle::Tabs;
+        }
+        let unit = (2..steps.len()).max_by_key(|&s| (steps[s], s == 4)).filter(|&s| steps[s] > 0).unwrap_or(4);
+        IndentStyle::Spaces(unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_line_is_split_at_the_cursor() {
+        let rope = Rope::from_str("ab\r\ncd ef\r\ngh");
+        assert_eq!(line_around(&rope, 7), ("cd ".to_owned(), "ef".to_owned()));
+        assert_eq!(line_around(&rope, 2), ("ab".to_owned(), String::new()));
+        assert_eq!(line_around(&rope, 99), ("gh".to_owned(), String::new()));
+        assert_eq!(line_end(&rope, 5), 9);
+    }
+
+    #[test]
+    fn indentation_styles_are_detected() {
+        assert_eq!(IndentStyle::detect(&Rope::from_str("a:\n\tb\n\t\tc\n")), IndentStyle::Tabs);
+        assert_eq!(IndentStyle::detect(&Rope::from_str("a:\n  b\n    c\n  d\n")), IndentStyle::Spaces(2));
+        assert_eq!(IndentStyle::detect(&Rope::from_str("a\n    b\n        c\n")), IndentStyle::Spaces(4));
+        assert_eq!(IndentStyle::detect(&Rope::from_str("")), IndentStyle::Spaces(4));
+    }
+}

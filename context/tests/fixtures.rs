@@ -1,0 +1,225 @@
+//! Fixture-driven tests of the prompt builder, the shape decision and post-processing.
+//! Inputs live under `fixtures/context/`, expected outputs beside them; run with
+//! `UPDATE_EXPECT=1` to rewrite the expected files after a deliberate change (and read
+//! the diff before committing it).
+
+#[path = "support/toy.rs"]
+mod toy;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use infill_context::{
+    build, decide_shape, Finisher, IndentStyle, Language, OtherFile, PromptFormat, PromptInput, PromptOptions, Syntax,
+};
+use ropey::Rope;
+use toy::ToyTokenizer;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/context")
+}
+
+/// Compares `actual` with the file `expected`, or writes it under `UPDATE_EXPECT=1`.
+fn expect_file(expected: &Path, actual: &str) -> Result<(), String> {
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(expected, actual).map_err(|e| format!("{}: {e}", expected.display()))?;
+        return Ok(());
+    }
+    let want = std::fs::read_to_string(expected).map_err(|e| format!("{}: {e} (run with UPDATE_EXPECT=1)", expected.display()))?;
+    if want == actual {
+        Ok(())
+    } else {
+        Err(format!("{} differs.\n--- expected\n{want}\n--- actual\n{actual}", expected.display()))
+    }
+}
+
+/// One file of a fixture.
+struct FixtureFile {
+    path: String,
+    text: String,
+    cursor: Option<usize>,
+    edit: Option<usize>,
+}
+
+/// A prompt fixture: `//- key: value` settings, then `//- file: PATH` sections; the
+/// file holding `$0` is the current one, `$1` marks a recent edit in another file.
+struct Fixture {
+    format: PromptFormat,
+    budget: usize,
+    repo: Option<String>,
+    files: Vec<FixtureFile>,
+}
+
+fn parse_fixture(text: &str) -> Fixture {
+    let mut fixture = Fixture { format: PromptFormat::Fim, budget: 2048, repo: None, files: Vec::new() };
+    for line in text.split_inclusive('\n') {
+        if let Some(setting) = line.strip_prefix("//- ") {
+            let (key, value) = setting.trim().split_once(": ").expect("`//- key: value`");
+            match key {
+                "format" => fixture.format = PromptFormat::from_name(value).expect("a known format"),
+                "budget" => fixture.budget = value.parse().expect("a number"),
+                "repo" => fixture.repo = Some(value.to_owned()),
+                "file" => fixture.files.push(FixtureFile { path: value.to_owned(), text: String::new(), cursor: None, edit: None }),
+                _ => panic!("unknown fixture setting {key}"),
+            }
+            continue;
+        }
+        let file = fixture.files.last_mut().expect("text after a `//- file:` line");
+        let mut line = line.to_owned();
+        if let Some(at) = line.find("$0") {
+            file.cursor = Some(file.text.len() + at);
+            line.replace_range(at..at + 2, "");
+        }
+        if let Some(at) = line.find("$1") {
+            file.edit = Some(file.text.len() + at);
+            line.replace_range(at..at + 2, "");
+        }
+        file.text.push_str(&line);
+    }
+    fixture
+}
+
+fn render_prompt(fixture: &Fixture) -> String {
+    let tokenizer = ToyTokenizer::new();
+    let parse = |file: &FixtureFile| {
+        let rope = Rope::from_str(&file.text);
+        let language = Language::detect("", &file.path);
+        let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
+        (rope, language, parsed)
+    };
+    let current = fixture.files.iter().find(|f| f.cursor.is_some()).expect("a file with $0");
+    let (rope, language, parsed) = parse(current);
+    let others: Vec<_> = fixture.files.iter().filter(|f| f.cursor.is_none()).map(|f| (f, parse(f))).collect();
+    let edits: Vec<Vec<usize>> = others.iter().map(|(f, _)| f.edit.into_iter().collect()).collect();
+    let other_files: Vec<OtherFile<'_>> = others
+        .iter()
+        .zip(&edits)
+        .map(|((f, (rope, language, parsed)), edits)| OtherFile {
+            path: &f.path,
+            language: *language,
+            rope,
+            tree: parsed.tree(),
+            recent_edits: edits,
+        })
+        .collect();
+    let input = PromptInput {
+        rope: &rope,
+        cursor: current.cursor.unwrap_or(0),
+        path: &current.path,
+        repo: fixture.repo.as_deref(),
+        language,
+        tree: parsed.tree(),
+        others: &other_files,
+    };
+    let options = PromptOptions::new(fixture.format, tokenizer.special_tokens(fixture.format), fixture.budget);
+    let prompt = build(&input, &options, &tokenizer).expect("the toy tokenizer never fails");
+    let c = prompt.counts;
+    assert_eq!(prompt.ids.len(), c.total(), "counts add up to the ids sent");
+    assert!(prompt.ids.len() <= fixture.budget, "{} tokens over the budget {}", prompt.ids.len(), fixture.budget);
+    assert_eq!(tokenizer.render(&prompt.ids), prompt.text, "the rendered text is what the ids say");
+    format!(
+        "format: {}\nshape: {}\ntokens: {} (headers {}, cross-file {}, prefix {}, suffix {}); scope lines kept: {}\nheal: {:?}\nsnippets: {}\n-----\n{}\n",
+        prompt.format.name(),
+        prompt.decision,
+        c.total(),
+        c.headers,
+        c.cross_file,
+        c.prefix,
+        c.suffix,
+        c.scope_lines,
+        String::from_utf8_lossy(&prompt.heal),
+        prompt.snippets.iter().map(|s| format!("{}:{} ({:?})", s.path, s.line + 1, s.kind)).collect::<Vec<_>>().join(", "),
+        prompt.text,
+    )
+}
+
+#[test]
+fn prompts_match_their_snapshots() {
+    let dir = fixtures().join("prompts");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("fixtures/context/prompts").flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "fixture")) {
+        count += 1;
+        let text = std::fs::read_to_string(path).expect("readable fixture");
+        let actual = render_prompt(&parse_fixture(&text));
+        if let Err(e) = expect_file(&path.with_extension("expected"), &actual) {
+            failures.push(e);
+        }
+    }
+    assert!(count >= 12, "only {count} prompt fixtures found in {}", dir.display());
+    assert!(failures.is_empty(), "{} of {count} fixtures differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Cases of `=== name` / code with `$0` / `--- expect` / shape text.
+#[test]
+fn shapes_match_the_table() {
+    let path = fixtures().join("shapes.txt");
+    let text = std::fs::read_to_string(&path).expect("fixtures/context/shapes.txt");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for case in text.split("\n=== ").skip(1) {
+        let (header, rest) = case.split_once('\n').expect("a name line");
+        let (file_name, _) = header.split_once(' ').unwrap_or((header, ""));
+        let (code, expect) = rest.split_once("--- expect\n").expect("--- expect");
+        let code = code.strip_suffix('\n').unwrap_or(code);
+        let cursor = code.find("$0").expect("$0 in every case");
+        let code = code.replacen("$0", "", 1);
+        let rope = Rope::from_str(&code);
+        let language = Language::detect("", file_name);
+        let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
+        let decision = decide_shape(&rope, cursor, language, parsed.tree());
+        count += 1;
+        if decision.to_string() != expect.trim() {
+            failures.push(format!("{header}: expected `{}`, got `{decision}`", expect.trim()));
+        }
+    }
+    assert!(count >= 15, "only {count} shape cases");
+    assert!(failures.is_empty(), "{} of {count} shape cases differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Cases of `=== FILE name`, the buffer with `$0`, `--- raw` (the model's answer) and
+/// `--- shown` (what the editor must show; empty for nothing).
+#[test]
+fn post_processing_shows_what_the_user_wants() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for name in ["rust.txt", "python.txt"] {
+        let path = fixtures().join("finish").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for case in text.split("\n=== ").skip(1) {
+            let (header, rest) = case.split_once('\n').expect("a name line");
+            let (file_name, _) = header.split_once(' ').unwrap_or((header, ""));
+            let (code, rest) = rest.split_once("\n--- raw\n").expect("--- raw");
+            let (raw, shown) = rest.split_once("\n--- shown\n").expect("--- shown");
+            let shown = shown.strip_suffix('\n').unwrap_or(shown);
+            let code = code.replace("\\t", "\t");
+            let cursor = code.find("$0").expect("$0 in every case");
+            let code = code.replacen("$0", "", 1);
+            let rope = Rope::from_str(&code);
+            let language = Language::detect("", file_name);
+            let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
+            let decision = decide_shape(&rope, cursor, language, parsed.tree());
+            let finisher = Finisher::new(&rope, cursor, language, decision.shape, IndentStyle::detect(&rope));
+            let raw = raw.replace("\\t", "\t");
+            let cut_off = header.contains("(cut off)");
+            let finished = if cut_off { finisher.finish_cut_off(&raw) } else { finisher.finish(&raw) };
+            // The stop check must agree: streaming the answer stops no later than the cut.
+            let stopped_at = (1..=raw.len()).filter(|&i| raw.is_char_boundary(i)).find(|&i| finisher.is_complete(&raw[..i]));
+            let streamed = match stopped_at {
+                Some(at) => finisher.finish(&raw[..at]),
+                None => finished.clone(),
+            };
+            count += 1;
+            let want = shown.replace("\\t", "\t");
+            if finished != want {
+                failures.push(format!("{name} {header} ({}): expected\n{want}\n--- got\n{finished}\n", decision));
+            } else if streamed != want {
+                failures.push(format!("{name} {header}: stopped streaming too early: {streamed:?}"));
+            }
+        }
+    }
+    assert!(count >= 40, "only {count} post-processing cases");
+    assert!(failures.is_empty(), "{} of {count} cases differ:\n{}", failures.len(), failures.join("\n"));
+}
