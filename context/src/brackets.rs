@@ -147,10 +147,7 @@ fn rust_char_literal(text: &str) -> Option<usize> {
 /// The state at the end of `line_before` (the text of the cursor's line before it),
 /// so a completion can be lexed as its continuation.
 pub(crate) fn state_after(language: Language, line_before: &str) -> LexState {
-    match lex(language, LexState::Code, line_before).1 {
-        LexState::LineComment => LexState::LineComment,
-        state => state,
-    }
+    lex(language, LexState::Code, line_before).1
 }
 
 #[cfg(test)]

@@ -121,6 +121,9 @@ fn with_docs(rope: &Rope, line: usize) -> usize {
 }
 
 fn definitions(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree>, others: &[OtherFile<'_>]) -> Vec<Snippet> {
+    if others.iter().all(|o| o.tree.is_none()) {
+        return Vec::new();
+    }
     let names = names_near(rope, cursor);
     if names.is_empty() {
         return Vec::new();
@@ -186,6 +189,11 @@ fn identifiers(text: &str) -> Vec<String> {
 fn imported_names(rope: &Rope, language: Language) -> HashSet<String> {
     let mut names = HashSet::new();
     for line in rope.lines().take(IMPORT_LINES) {
+        // Most lines are not imports: look at their first characters before copying them.
+        let head: String = line.chars().skip_while(|c| c.is_whitespace()).take(8).collect();
+        if !["use ", "pub use ", "import ", "from "].iter().any(|k| head.starts_with(k) || k.starts_with(head.as_str()) && head.len() >= 4) {
+            continue;
+        }
         let line = line.to_string();
         let trimmed = line.trim_start();
         let is_import = match language {

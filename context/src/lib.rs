@@ -26,6 +26,7 @@ mod scopes;
 mod shape;
 mod syntax;
 mod text;
+mod token_cache;
 mod tokens;
 
 pub use cross_file::{OtherFile, Snippet, SnippetKind};
@@ -36,6 +37,7 @@ pub use prompt::{build, PartCounts, Prompt, PromptInput, PromptOptions};
 pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
 pub use text::IndentStyle;
+pub use token_cache::{Boundary, CachedTokenizer, TokenCache};
 pub use tokens::{SpecialTokens, Tokenize};
 /// The syntax tree type (tree-sitter's), re-exported so callers need no tree-sitter dependency.
 pub use tree_sitter::Tree;

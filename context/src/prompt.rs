@@ -153,7 +153,7 @@ impl Assembly<'_> {
 pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn Tokenize) -> Result<Prompt, ContextError> {
     let cursor = crate::text::floor_char(input.rope, input.cursor);
     let decision = shape::decide(input.rope, cursor, input.language, input.tree);
-    let finisher = Finisher::new(input.rope, cursor, input.language, decision.shape, IndentStyle::detect(input.rope));
+    let finisher = Finisher::new(input.rope, cursor, input.language, decision.shape, IndentStyle::detect(input.rope, cursor));
     let mut asm = Assembly { tokenizer, ids: Vec::new(), text: String::new(), counts: PartCounts::default() };
     let format = options.format.usable_with(&options.tokens);
     let empty = |asm: Assembly<'_>, finisher, snippets| Prompt {

@@ -59,6 +59,9 @@ pub(crate) fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
 }
 
+/// Lines looked at to tell a file's indentation style.
+const STYLE_LINES: usize = 200;
+
 /// How a file indents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndentStyle {
@@ -69,14 +72,17 @@ pub enum IndentStyle {
 }
 
 impl IndentStyle {
-    /// The style of the first few thousand lines of `rope`: tabs when more lines
+    /// The style of the lines around `near` (a byte offset): tabs when more lines
     /// start with a tab than with spaces; the space unit is the most common step
     /// between consecutive indentation widths (4 when nothing says otherwise).
-    pub fn detect(rope: &Rope) -> IndentStyle {
+    pub fn detect(rope: &Rope, near: usize) -> IndentStyle {
+        let line = rope.byte_to_line(near.min(rope.len_bytes()));
+        let first = line.saturating_sub(STYLE_LINES / 2);
+        let last = (first + STYLE_LINES).min(rope.len_lines());
         let (mut tabs, mut spaces) = (0usize, 0usize);
         let mut steps = [0usize; 9];
         let mut previous = 0usize;
-        for line in rope.lines().take(4000) {
+        for line in (first..last).map(|l| rope.line(l)) {
             let first = line.chars().next();
             if first == Some('\t') {
                 tabs += 1;
@@ -118,9 +124,9 @@ mod tests {
 
     #[test]
     fn indentation_styles_are_detected() {
-        assert_eq!(IndentStyle::detect(&Rope::from_str("a:\n\tb\n\t\tc\n")), IndentStyle::Tabs);
-        assert_eq!(IndentStyle::detect(&Rope::from_str("a:\n  b\n    c\n  d\n")), IndentStyle::Spaces(2));
-        assert_eq!(IndentStyle::detect(&Rope::from_str("a\n    b\n        c\n")), IndentStyle::Spaces(4));
-        assert_eq!(IndentStyle::detect(&Rope::from_str("")), IndentStyle::Spaces(4));
+        assert_eq!(IndentStyle::detect(&Rope::from_str("a:\n\tb\n\t\tc\n"), 0), IndentStyle::Tabs);
+        assert_eq!(IndentStyle::detect(&Rope::from_str("a:\n  b\n    c\n  d\n"), 0), IndentStyle::Spaces(2));
+        assert_eq!(IndentStyle::detect(&Rope::from_str("a\n    b\n        c\n"), 0), IndentStyle::Spaces(4));
+        assert_eq!(IndentStyle::detect(&Rope::from_str(""), 0), IndentStyle::Spaces(4));
     }
 }

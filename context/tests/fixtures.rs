@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use infill_context::{
-    build, decide_shape, Finisher, IndentStyle, Language, OtherFile, PromptFormat, PromptInput, PromptOptions, Syntax,
+    build, decide_shape, Finisher, IndentStyle, Language, OtherFile, PromptFormat, PromptInput, PromptOptions,
+    ShapeDecision, Syntax,
 };
 use ropey::Rope;
 use toy::ToyTokenizer;
@@ -152,6 +153,18 @@ fn prompts_match_their_snapshots() {
     assert!(failures.is_empty(), "{} of {count} fixtures differ:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// A case's buffer (its `$0` taken out), cursor, language, tree and shape.
+fn load_case(file_name: &str, code: &str) -> (Rope, usize, Language, ShapeDecision) {
+    let code = code.replace("\\t", "\t");
+    let cursor = code.find("$0").expect("$0 in every case");
+    let code = code.replacen("$0", "", 1);
+    let rope = Rope::from_str(&code);
+    let language = Language::detect("", file_name);
+    let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
+    let decision = decide_shape(&rope, cursor, language, parsed.tree());
+    (rope, cursor, language, decision)
+}
+
 /// Cases of `=== name` / code with `$0` / `--- expect` / shape text.
 #[test]
 fn shapes_match_the_table() {
@@ -164,12 +177,7 @@ fn shapes_match_the_table() {
         let (file_name, _) = header.split_once(' ').unwrap_or((header, ""));
         let (code, expect) = rest.split_once("--- expect\n").expect("--- expect");
         let code = code.strip_suffix('\n').unwrap_or(code);
-        let cursor = code.find("$0").expect("$0 in every case");
-        let code = code.replacen("$0", "", 1);
-        let rope = Rope::from_str(&code);
-        let language = Language::detect("", file_name);
-        let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
-        let decision = decide_shape(&rope, cursor, language, parsed.tree());
+        let (_, _, _, decision) = load_case(file_name, code);
         count += 1;
         if decision.to_string() != expect.trim() {
             failures.push(format!("{header}: expected `{}`, got `{decision}`", expect.trim()));
@@ -194,14 +202,8 @@ fn post_processing_shows_what_the_user_wants() {
             let (code, rest) = rest.split_once("\n--- raw\n").expect("--- raw");
             let (raw, shown) = rest.split_once("\n--- shown\n").expect("--- shown");
             let shown = shown.strip_suffix('\n').unwrap_or(shown);
-            let code = code.replace("\\t", "\t");
-            let cursor = code.find("$0").expect("$0 in every case");
-            let code = code.replacen("$0", "", 1);
-            let rope = Rope::from_str(&code);
-            let language = Language::detect("", file_name);
-            let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
-            let decision = decide_shape(&rope, cursor, language, parsed.tree());
-            let finisher = Finisher::new(&rope, cursor, language, decision.shape, IndentStyle::detect(&rope));
+            let (rope, cursor, language, decision) = load_case(file_name, code);
+            let finisher = Finisher::new(&rope, cursor, language, decision.shape, IndentStyle::detect(&rope, cursor));
             let raw = raw.replace("\\t", "\t");
             let cut_off = header.contains("(cut off)");
             let finished = if cut_off { finisher.finish_cut_off(&raw) } else { finisher.finish(&raw) };

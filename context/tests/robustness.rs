@@ -34,6 +34,7 @@ fn check(text: &str, language: Language, cursor: usize) {
             let prompt = build(&input, &options, &tokenizer).expect("the toy tokenizer never fails");
             assert!(prompt.ids.len() <= budget, "{format:?}/{budget}: {} tokens", prompt.ids.len());
             assert_eq!(prompt.ids.len(), prompt.counts.total());
+            assert_eq!(tokenizer.render(&prompt.ids), prompt.text, "the text shown is what the ids say");
         }
     }
 }
@@ -77,7 +78,7 @@ fn random_text_cursors_and_answers_never_panic() {
         check(&text, language, cursor);
         let parsed = Syntax::new(language).snapshot().parse(&rope, LIMIT);
         let decision = decide_shape(&rope, cursor, language, parsed.tree());
-        let finisher = Finisher::new(&rope, cursor, language, decision.shape, IndentStyle::detect(&rope));
+        let finisher = Finisher::new(&rope, cursor, language, decision.shape, IndentStyle::detect(&rope, cursor));
         for _ in 0..5 {
             let raw: String = (0..rng.usize(0..120)).map(|_| alphabet[rng.usize(0..alphabet.len())]).collect();
             let shown = finisher.finish(&raw);

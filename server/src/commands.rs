@@ -11,7 +11,7 @@ use tower_lsp::lsp_types::{Position, Url};
 
 use crate::cancel::CancelToken;
 use crate::document::Document;
-use crate::engine::model_engine::{build_prompt, ModelEngine};
+use crate::engine::model_engine::{build_prompt, ModelEngine, TokenizerView};
 use crate::engine::{CompletionEngine, CompletionRequest, RequestContext};
 use crate::position::{position_to_byte, PositionEncoding};
 use crate::request_context::{display_path, repo_name, PARSE_LIMIT};
@@ -115,7 +115,7 @@ pub fn prompt(file: &Path, line: u32, column: u32, args: PromptArgs<'_>) -> anyh
     let snapshot = doc.snapshot();
     let started = std::time::Instant::now();
     let prompt = build_prompt(
-        &tokenizer,
+        &TokenizerView(&tokenizer),
         &facts,
         hp.context_length,
         &snapshot.rope,

@@ -271,4 +271,34 @@ mod tests {
         assert_eq!(snap.rope.to_string(), "a");
         assert_eq!(doc.rope().to_string(), "b");
     }
+
+    #[test]
+    fn lsp_edits_keep_the_syntax_tree_incremental_and_exact() {
+        let mut doc = Document::new("fn main() {\n    let x = 1;\n}\n", 1, "rust", "/src/main.rs");
+        let parsed = doc.snapshot().syntax.parse(&doc.rope().clone(), std::time::Duration::from_secs(1));
+        doc.store_syntax(&parsed);
+        doc.apply_changes(2, &[change(1, 12, 1, 13, "compute(\"é😀\")"), change(0, 0, 0, 0, "// héllo\n")], PositionEncoding::Utf16)
+            .expect("forward");
+        let snapshot = doc.snapshot();
+        let parsed = snapshot.syntax.parse(&snapshot.rope, std::time::Duration::from_secs(1));
+        assert!(parsed.stats.incremental);
+        let fresh = Document::new(&doc.rope().to_string(), 1, "rust", "");
+        let fresh = fresh.snapshot().syntax.parse(&fresh.rope().clone(), std::time::Duration::from_secs(1));
+        let sexp = |p: &infill_context::Parsed| p.tree().map(|t| t.root_node().to_sexp());
+        assert_eq!(sexp(&parsed), sexp(&fresh));
+        assert!(sexp(&parsed).is_some_and(|s| s.contains("call_expression") && !s.contains("ERROR")));
+    }
+
+    #[test]
+    fn recent_edits_follow_the_text_and_merge_nearby_typing() {
+        let text: String = (0..40).map(|i| format!("line {i}\n")).collect();
+        let mut doc = Document::new(&text, 1, "python", "/a.py");
+        doc.apply_change(Some(Range::new(Position::new(30, 0), Position::new(30, 0))), "x", PositionEncoding::Utf16);
+        doc.apply_change(Some(Range::new(Position::new(30, 1), Position::new(30, 1))), "y", PositionEncoding::Utf16);
+        doc.apply_change(Some(Range::new(Position::new(2, 0), Position::new(2, 0))), "new line\n", PositionEncoding::Utf16);
+        let edits = doc.snapshot().recent_edits;
+        assert_eq!(edits.len(), 2, "typing on one line is one region: {edits:?}");
+        assert_eq!(doc.rope().byte_to_line(edits[0]), 31, "the earlier region moved down with the inserted line");
+        assert_eq!(doc.rope().byte_to_line(edits[1]), 2);
+    }
 }

@@ -72,7 +72,7 @@ impl DocumentStore {
     pub fn others(&self, uri: &Url, limit: usize) -> Vec<(Url, Snapshot)> {
         let mut others: Vec<(Url, Snapshot)> =
             self.docs.iter().filter(|entry| entry.key() != uri).map(|entry| (entry.key().clone(), entry.snapshot())).collect();
-        others.sort_by(|a, b| b.1.edited_at.cmp(&a.1.edited_at));
+        others.sort_by_key(|o| std::cmp::Reverse(o.1.edited_at));
         others.truncate(limit);
         others
     }

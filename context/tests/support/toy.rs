@@ -13,8 +13,11 @@ const SPECIALS: &[&str] = &[
     "▁<PRE>", "▁<SUF>", "▁<MID>", "<|file_separator|>", "<filename>", "<PRE>", "<SUF>", "<MID>",
 ];
 
+/// Ids by piece, and each id's bytes.
+type Vocab = (HashMap<String, u32>, Vec<&'static [u8]>);
+
 pub struct ToyTokenizer {
-    vocab: Mutex<(HashMap<String, u32>, Vec<&'static [u8]>)>,
+    vocab: Mutex<Vocab>,
 }
 
 impl ToyTokenizer {

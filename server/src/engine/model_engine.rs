@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _};
 use futures::future::BoxFuture;
-use infill_context::{OtherFile, Prompt, PromptFormat, PromptInput, PromptOptions, Shape, SpecialTokens, Tokenize};
+use infill_context::{
+    OtherFile, Prompt, PromptFormat, PromptInput, PromptOptions, Shape, SpecialTokens, TokenCache, Tokenize,
+};
 use infill_model::{Engine, Event, FimFamily, Job, ModelFacts, ModelTokenizer, Report, Sampling, StopReason};
 
 use super::{Completion, CompletionEngine, CompletionRequest, RequestContext, Suggestion, Timings};
@@ -19,6 +21,8 @@ const DEFAULT_PROMPT_TOKENS: usize = 2048;
 /// Completions from a loaded model.
 pub struct ModelEngine {
     engine: Arc<Engine>,
+    /// Encodings of unchanged text, reused from one keystroke to the next.
+    tokens: Arc<TokenCache>,
 }
 
 /// The model's tokenizer as the context crate sees it.
@@ -68,9 +72,10 @@ pub fn model_format(facts: &ModelFacts) -> PromptFormat {
     }
 }
 
-/// Builds the prompt for a cursor with a model's tokenizer and facts.
+/// Builds the prompt for a cursor with a model's tokenizer (possibly cached) and facts.
+#[allow(clippy::too_many_arguments, reason = "the parts of one request, each from elsewhere")]
 pub fn build_prompt(
-    tokenizer: &ModelTokenizer,
+    tokenizer: &dyn Tokenize,
     facts: &ModelFacts,
     capacity: usize,
     rope: &ropey::Rope,
@@ -108,13 +113,15 @@ pub fn build_prompt(
         others: &others,
     };
     let options = PromptOptions::new(format, tokens, budget);
-    infill_context::build(&input, &options, &TokenizerView(tokenizer)).context("building the prompt")
+    infill_context::build(&input, &options, tokenizer).context("building the prompt")
 }
 
 impl ModelEngine {
     /// Wraps a running engine.
     pub fn new(engine: Arc<Engine>) -> Self {
-        ModelEngine { engine }
+        let tokens = Arc::new(TokenCache::new(&TokenizerView(engine.tokenizer())));
+        tracing::debug!(boundary = ?tokens.boundary(), "prompt tokenization cache");
+        ModelEngine { engine, tokens }
     }
 
     /// The model's name, for status messages.
@@ -126,6 +133,7 @@ impl ModelEngine {
 impl CompletionEngine for ModelEngine {
     fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
         let engine = self.engine.clone();
+        let tokens = self.tokens.clone();
         Box::pin(async move {
             let started = Instant::now();
             let cursor = request.cursor;
@@ -134,8 +142,9 @@ impl CompletionEngine for ModelEngine {
             let builder = engine.clone();
             let prompt = tokio::task::spawn_blocking(move || {
                 let snapshot = &request.snapshot;
+                let view = TokenizerView(builder.tokenizer());
                 build_prompt(
-                    builder.tokenizer(),
+                    &tokens.wrap(&view),
                     builder.facts(),
                     builder.capacity(),
                     &snapshot.rope,

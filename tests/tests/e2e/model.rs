@@ -88,14 +88,23 @@ fn no_model_at_all_says_what_to_run() {
     wait_status(&mut client, "noModel");
 }
 
+/// Runs `infill-ls COMMAND FILE --line L --column C [EXTRA...] --model TEST_MODEL`.
+fn run_cli(command: &str, file: &std::path::Path, line: u32, column: u32, extra: &[&str]) -> std::process::Output {
+    Command::new(server_binary())
+        .arg(command)
+        .arg(file)
+        .args(["--line", &line.to_string(), "--column", &column.to_string()])
+        .args(extra)
+        .arg("--model")
+        .arg(test_model())
+        .output()
+        .expect("run infill-ls")
+}
+
 #[test]
 fn the_complete_command_prints_the_completion_and_its_timings() {
     let file = scratch_file("sum.py", "def add(a, b):\n    return a");
-    let out = Command::new(server_binary())
-        .args(["complete", file.to_str().expect("utf-8"), "--line", "2", "--column", "13", "--model"])
-        .arg(test_model())
-        .output()
-        .expect("run");
+    let out = run_cli("complete", &file, 2, 13, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -137,7 +146,7 @@ fn inside_an_open_call_the_answer_leaves_the_closing_paren_to_the_file() {
 fn hostile_buffers_get_an_answer_or_nothing_and_the_server_keeps_serving() {
     let mut client = with_model();
     let long_line = format!("data = [{}", "1234, ".repeat(170_000));
-    let binary: String = (0u8..=255).cycle().take(200_000).map(|b| char::from(b)).collect();
+    let binary: String = (0u8..=255).cycle().take(200_000).map(char::from).collect();
     let broken = "def (((:\n  class ]]] {{ fn <<<\n    \n\"\"\" unterminated ( [ {\n".repeat(200);
     let cases = [
         ("file:///work/long.py", "python", long_line.as_str()),
@@ -164,11 +173,7 @@ fn hostile_buffers_get_an_answer_or_nothing_and_the_server_keeps_serving() {
 #[test]
 fn the_prompt_command_prints_the_prompt_its_counts_and_the_shape() {
     let file = scratch_file("shape.py", "def mean(values):\n    \n");
-    let out = Command::new(server_binary())
-        .args(["prompt", file.to_str().expect("utf-8"), "--line", "2", "--column", "5", "--model"])
-        .arg(test_model())
-        .output()
-        .expect("run");
+    let out = run_cli("prompt", &file, 2, 5, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("format: prefix"), "SmolLM2 has no FIM tokens: {stdout}");
@@ -181,10 +186,30 @@ fn the_prompt_command_prints_the_prompt_its_counts_and_the_shape() {
         .and_then(|n| n.parse().ok())
         .expect("a token count");
     assert!((5..40).contains(&total), "{stdout}");
-    let bad = Command::new(server_binary())
-        .args(["prompt", file.to_str().expect("utf-8"), "--line", "2", "--column", "5", "--format", "gpt", "--model"])
-        .arg(test_model())
-        .output()
-        .expect("run");
+    let bad = run_cli("prompt", &file, 2, 5, &["--format", "gpt"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown prompt format"));
+}
+
+#[test]
+fn definitions_from_other_open_buffers_reach_the_prompt() {
+    let mut client = with_model();
+    client.open(
+        "file:///work/shapes.py",
+        "python",
+        1,
+        "class Circle:\n    def __init__(self, radius):\n        self.radius = radius\n\n    def area(self):\n        return 3.14159 * self.radius ** 2\n",
+    );
+    let uri = "file:///work/main.py";
+    client.open(uri, "python", 1, "from shapes import Circle\n\n\ndef total_area(circles):\n    return sum(c.area() for c in circles)\n\n\nunit = Circle(");
+    let texts = inline(&mut client, uri, 7, 14);
+    assert!(texts.len() <= 1, "{texts:?}");
+    let log = client.stderr();
+    let prompt_line = log.lines().rev().find(|l| l.contains("prompt shape=")).unwrap_or_else(|| panic!("no prompt log:\n{log}"));
+    let cross_file: usize = prompt_line
+        .split("cross_file=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no cross_file count: {prompt_line}"));
+    assert!(cross_file > 0, "the Circle class from shapes.py is in the prompt: {prompt_line}");
 }
