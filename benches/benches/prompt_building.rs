@@ -127,6 +127,7 @@ fn main() {
                 .map(|(i, c)| (column + i as u32, Some(c)))
                 .chain((0..WORD.len()).rev().map(|i| (column + i as u32, None)))
                 .collect();
+            let mut anchor = None;
             for (k, (at_column, typed)) in keystrokes.into_iter().enumerate() {
                 version += 1;
                 let started = Instant::now();
@@ -156,11 +157,14 @@ fn main() {
                     language: snapshot.language,
                     tree: parsed.tree(),
                     others: &[],
+                    prefix_anchor: anchor.as_ref(),
                 };
                 let prompt = build(&input, &options, &cached).expect("prompt");
                 let built = Instant::now();
                 let prompt2 = build(&input, &fim, &cached).expect("prompt");
                 let built_fim = Instant::now();
+                // Typing happens after the prompt's start: the next keystroke keeps it.
+                let next_anchor = Some(prompt.prefix_anchor.clone());
                 assert!(parsed.stats.incremental && parsed.tree().is_some(), "an incremental parse");
                 tokens = tokens.max(prompt.ids.len()).max(prompt2.ids.len());
                 edit.push(edited - started);
@@ -171,6 +175,7 @@ fn main() {
                 if k == 0 {
                     first.push(built - started);
                 }
+                anchor = next_anchor;
                 if place % 10 == 0 && k == 0 {
                     // The cached encoding is the tokenizer's own, on the text around the cursor.
                     let from = snapshot.rope.char_to_byte(snapshot.rope.byte_to_char(cursor.saturating_sub(8000)));

@@ -7,12 +7,15 @@ use ropey::Rope;
 
 use crate::text::floor_char_str;
 use crate::tokens::Tokenize;
-use crate::ContextError;
+use crate::{ContextError, PrefixAnchor};
 
 /// Bytes read per budgeted token at first; the window doubles while it is too small.
 const BYTES_PER_TOKEN: usize = 6;
 /// Re-encodings tried before the cursor's line is cut inside.
 const MAX_TRIES: usize = 8;
+/// A fresh cut fills this share of the prefix budget, so that typing can go on for a
+/// while before the prompt's start has to move (which costs a full re-evaluation).
+const FRESH_CUT_FILL: f32 = 0.8;
 
 /// Text kept for one part of a prompt, and its token ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub(crate) struct Kept {
     pub(crate) boundary: usize,
     /// Scope header lines put before the kept code.
     pub(crate) headers: usize,
+    /// Their text.
+    pub(crate) header_text: String,
 }
 
 fn encode(tokenizer: &dyn Tokenize, text: &str) -> Result<Vec<u32>, ContextError> {
@@ -44,18 +49,36 @@ fn token_offsets(tokenizer: &dyn Tokenize, text: &str, ids: &[u32]) -> Vec<usize
 }
 
 /// The last whole lines before `cursor` that fit `budget` tokens together with the
-/// header lines `headers(cut)` returns for the first byte kept.
+/// header lines `headers(cut)` returns for the first byte kept. When `anchor` (where the
+/// previous prompt for this buffer started, a line start) still fits, it is kept, so
+/// that the prompt's start (and the model's cached keys and values) does not move
+/// with every keystroke; a fresh cut leaves room to type.
 pub(crate) fn prefix(
     tokenizer: &dyn Tokenize,
     rope: &Rope,
     cursor: usize,
     budget: usize,
+    anchor: Option<&PrefixAnchor>,
     headers: &dyn Fn(usize) -> Vec<String>,
 ) -> Result<Kept, ContextError> {
     if budget == 0 || cursor == 0 {
         return Ok(Kept::default());
     }
     let cursor_line_start = rope.line_to_byte(rope.byte_to_line(cursor));
+    let at_line_start = |byte: usize| byte <= rope.len_bytes() && rope.line_to_byte(rope.byte_to_line(byte)) == byte;
+    if let Some(anchor) = anchor.filter(|a| a.start > 0 && a.start <= cursor_line_start && at_line_start(a.start)) {
+        // The same header text as before too (the tree around the cut may change while
+        // the user types below it, with unclosed brackets and the like).
+        let mut kept = anchor.headers.clone();
+        kept.push_str(&rope.byte_slice(anchor.start..cursor).to_string());
+        let ids = encode(tokenizer, &kept)?;
+        if ids.len() <= budget {
+            let lines = anchor.headers.lines().count();
+            return Ok(Kept { text: kept, ids, boundary: anchor.start, headers: lines, header_text: anchor.headers.clone() });
+        }
+    }
+    let full = budget;
+    let budget = ((budget as f32 * FRESH_CUT_FILL) as usize).max(1);
     let mut window = budget * BYTES_PER_TOKEN + 256;
     let (start, text, ids) = loop {
         let low = cursor.saturating_sub(window);
@@ -68,14 +91,14 @@ pub(crate) fn prefix(
         };
         let text = rope.byte_slice(start..cursor).to_string();
         let ids = encode(tokenizer, &text)?;
-        if ids.len() < budget && low > 0 && start > 0 && window < cursor {
+        if ids.len() < full && low > 0 && start > 0 && window < cursor {
             window *= 2;
             continue;
         }
         break (start, text, ids);
     };
-    if ids.len() <= budget && start == 0 {
-        return Ok(Kept { text, ids, boundary: 0, headers: 0 });
+    if ids.len() <= full && start == 0 {
+        return Ok(Kept { text, ids, ..Kept::default() });
     }
     let offsets = token_offsets(tokenizer, &text, &ids);
     let last_line = cursor_line_start.saturating_sub(start);
@@ -87,11 +110,13 @@ pub(crate) fn prefix(
             break;
         }
         let header_lines = headers(start + cut);
-        let mut kept = header_lines.concat();
+        let header_text = header_lines.concat();
+        let mut kept = header_text.clone();
         kept.push_str(&text[cut..]);
         let kept_ids = encode(tokenizer, &kept)?;
         if kept_ids.len() <= budget {
-            return Ok(Kept { text: kept, ids: kept_ids, boundary: start + cut, headers: header_lines.len() });
+            let headers = header_lines.len();
+            return Ok(Kept { text: kept, ids: kept_ids, boundary: start + cut, headers, header_text });
         }
         drop += (kept_ids.len() - budget).max(1);
     }
@@ -105,7 +130,8 @@ pub(crate) fn prefix(
         let kept = &line[from..];
         let kept_ids = encode(tokenizer, kept)?;
         if kept_ids.len() <= budget || from >= line.len() {
-            return Ok(Kept { text: kept.to_owned(), ids: kept_ids, boundary: start + last_line + from, headers: 0 });
+            let boundary = start + last_line + from;
+            return Ok(Kept { text: kept.to_owned(), ids: kept_ids, boundary, ..Kept::default() });
         }
         from = floor_char_str(line, from + (kept.len() / kept_ids.len()).max(1) * (kept_ids.len() - budget)).max(from + 1);
         from = (from..=line.len()).find(|&i| line.is_char_boundary(i)).unwrap_or(line.len());
@@ -138,7 +164,7 @@ pub(crate) fn suffix(tokenizer: &dyn Tokenize, rope: &Rope, cursor: usize, budge
     };
     if ids.len() <= budget {
         let boundary = cursor + text.len();
-        return Ok(Kept { text, ids, boundary, headers: 0 });
+        return Ok(Kept { text, ids, boundary, ..Kept::default() });
     }
     let offsets = token_offsets(tokenizer, &text, &ids);
     let mut at = floor_char_str(&text, offsets.get(budget).copied().unwrap_or(text.len()));
@@ -146,7 +172,7 @@ pub(crate) fn suffix(tokenizer: &dyn Tokenize, rope: &Rope, cursor: usize, budge
         let Some(end) = text[..at].rfind('\n').map(|i| i + 1) else { break };
         let kept_ids = encode(tokenizer, &text[..end])?;
         if kept_ids.len() <= budget {
-            return Ok(Kept { text: text[..end].to_owned(), ids: kept_ids, boundary: cursor + end, headers: 0 });
+            return Ok(Kept { text: text[..end].to_owned(), ids: kept_ids, boundary: cursor + end, ..Kept::default() });
         }
         at = end - 1;
     }
@@ -155,7 +181,7 @@ pub(crate) fn suffix(tokenizer: &dyn Tokenize, rope: &Rope, cursor: usize, budge
     loop {
         let kept_ids = encode(tokenizer, &text[..end])?;
         if kept_ids.len() <= budget || end == 0 {
-            return Ok(Kept { text: text[..end].to_owned(), ids: kept_ids, boundary: cursor + end, headers: 0 });
+            return Ok(Kept { text: text[..end].to_owned(), ids: kept_ids, boundary: cursor + end, ..Kept::default() });
         }
         end = floor_char_str(&text, end.saturating_sub((end / kept_ids.len()).max(1) * (kept_ids.len() - budget)));
     }

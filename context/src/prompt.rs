@@ -32,6 +32,20 @@ pub struct PromptInput<'a> {
     pub tree: Option<&'a Tree>,
     /// Other open buffers, most recently edited first.
     pub others: &'a [OtherFile<'a>],
+    /// Where the previous prompt for this buffer started, and its scope headers: kept
+    /// while they fit, so the prompt's start stays put.
+    pub prefix_anchor: Option<&'a PrefixAnchor>,
+}
+
+/// Where a prompt's text started in its buffer, and the scope header lines put above
+/// it: the next request's anchor. The caller moves `start` along with edits after it
+/// and drops the anchor on an edit before it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrefixAnchor {
+    /// A byte offset at a line start (0: the buffer's start).
+    pub start: usize,
+    /// The scope header lines above it.
+    pub headers: String,
 }
 
 /// How prompts are laid out and how large they may be.
@@ -98,6 +112,8 @@ pub struct Prompt {
     pub format: PromptFormat,
     /// Other files' snippets that made it into the prompt.
     pub snippets: Vec<Snippet>,
+    /// Where the prefix starts in the buffer, for the next request.
+    pub prefix_anchor: PrefixAnchor,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -165,6 +181,7 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
         finisher,
         format,
         snippets,
+        prefix_anchor: PrefixAnchor { start: cursor, headers: String::new() },
     };
     if decision.shape == Shape::Nothing {
         return Ok(empty(asm, finisher, Vec::new()));
@@ -238,8 +255,8 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
     let reserved = 3; // the suffix and middle tokens, and slack
     let left = options.budget.saturating_sub(asm.ids.len() + reserved);
     let suffix_share = if fim { (left as f32 * options.suffix_share) as usize } else { 0 };
-    let headers = |cut: usize| scopes::headers(input.rope, input.tree, cut, cursor);
-    let prefix = budget::prefix(tokenizer, input.rope, cursor, left - suffix_share, &headers)?;
+    let headers = |cut: usize| scopes::headers(input.rope, input.tree, cut);
+    let prefix = budget::prefix(tokenizer, input.rope, cursor, left - suffix_share, input.prefix_anchor, &headers)?;
     let suffix = if fim {
         budget::suffix(tokenizer, input.rope, cursor, left.saturating_sub(prefix.ids.len()))?
     } else {
@@ -265,7 +282,8 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
         let shown = crate::text::floor_char_str(&prefix.text, shown);
         asm.kept(Part::Prefix, &prefix.text[..shown], &ids);
     }
-    Ok(Prompt { heal, ..empty(asm, finisher, snippets) })
+    let prefix_anchor = PrefixAnchor { start: prefix.boundary, headers: prefix.header_text };
+    Ok(Prompt { heal, prefix_anchor, ..empty(asm, finisher, snippets) })
 }
 
 /// Other files' snippets grouped by file, as written in the prompt.

@@ -19,15 +19,15 @@ const MAX_HEADER_LINES: usize = 4;
 /// How far back the text rule looks for less-indented lines.
 const MAX_LINES_BACK: usize = 5000;
 
-/// Header lines (each ending in a line break) of the scopes that enclose `cursor` and
-/// begin before `cut` (the first byte the prompt keeps), outermost first.
-pub(crate) fn headers(rope: &Rope, tree: Option<&Tree>, cut: usize, cursor: usize) -> Vec<String> {
+/// Header lines (each ending in a line break) of the scopes that enclose `cut` (the
+/// first byte the prompt keeps) and begin before it, outermost first.
+pub(crate) fn headers(rope: &Rope, tree: Option<&Tree>, cut: usize) -> Vec<String> {
     if cut == 0 {
         return Vec::new();
     }
     let cut_line = rope.byte_to_line(cut);
     let ranges = match tree {
-        Some(tree) => from_tree(rope, tree, cut_line, cursor),
+        Some(tree) => from_tree(rope, tree, cut_line),
         None => from_indentation(rope, cut_line),
     };
     ranges
@@ -52,25 +52,20 @@ fn line_text(rope: &Rope, line: usize) -> String {
     text
 }
 
-/// (first, last) header lines of scope nodes around the cursor that start above `cut_line`.
-fn from_tree(rope: &Rope, tree: &Tree, cut_line: usize, cursor: usize) -> Vec<(usize, usize)> {
+/// (first, last) header lines of the scope nodes that enclose the first kept line
+/// and start above it. They depend on the cut only, not on the cursor, so they stay the
+/// same while the user types below the cut (the prompt's start, and the model's cached
+/// keys and values, do not move).
+fn from_tree(rope: &Rope, tree: &Tree, cut_line: usize) -> Vec<(usize, usize)> {
     let root = tree.root_node();
-    // On a blank line a scope's node may end before the cursor (Python blocks end at
-    // their last statement): start from the last code before it, and keep the scopes
-    // indented less than the cursor.
-    let (before, _) = crate::text::line_around(rope, cursor);
-    let (at, column) = if is_blank(&before) {
-        let code = rope.byte_slice(..cursor).to_string();
-        (code.trim_end().len().saturating_sub(1), before.len())
-    } else {
-        (cursor, usize::MAX)
-    };
+    let line = rope.line(cut_line).to_string();
+    let indent = line.len() - line.trim_start().len();
+    let at = rope.line_to_byte(cut_line) + indent;
     let mut node = root.descendant_for_byte_range(at, at);
     let mut ranges = Vec::new();
     while let Some(n) = node {
-        if SCOPE_KINDS.contains(&n.kind()) && n.start_position().row < cut_line && n.start_position().column < column {
+        if SCOPE_KINDS.contains(&n.kind()) && n.start_position().row < cut_line {
             let first = n.start_position().row;
-            // The header runs to the line where the body starts.
             // The header runs to the end of what precedes the body (the `:` of a Python
             // block, whose node starts at its first statement; the signature in Rust).
             let body = n.child_by_field_name("body").or_else(|| n.child_by_field_name("definition"));

@@ -174,6 +174,15 @@ thread_local! {
 }
 
 impl SyntaxSnapshot {
+    /// The same snapshot with one more edit (for text that exists only here, such as
+    /// a suggestion supposed accepted).
+    pub fn with_edit(mut self, edit: SyntaxEdit) -> SyntaxSnapshot {
+        if self.tree.is_some() {
+            self.pending.push(edit.input_edit());
+        }
+        self
+    }
+
     /// Brings the tree up to `rope` (the text the snapshot's edits lead to), stopping
     /// after `limit`. Never fails: a language without grammar, a grammar that does not
     /// load or a parse out of time all give a result without a tree.

@@ -111,6 +111,7 @@ fn render_prompt(fixture: &Fixture) -> String {
         language,
         tree: parsed.tree(),
         others: &other_files,
+        prefix_anchor: None,
     };
     let options = PromptOptions::new(fixture.format, tokenizer.special_tokens(fixture.format), fixture.budget);
     let prompt = build(&input, &options, &tokenizer).expect("the toy tokenizer never fails");
@@ -224,4 +225,36 @@ fn post_processing_shows_what_the_user_wants() {
     }
     assert!(count >= 40, "only {count} post-processing cases");
     assert!(failures.is_empty(), "{} of {count} cases differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Typing at the end keeps the prompt's start (the model's cache stays valid) until
+/// the text no longer fits; then one fresh cut leaves room for more typing.
+#[test]
+fn the_prompt_start_stays_put_while_typing() {
+    let tokenizer = ToyTokenizer::new();
+    let mut text: String = (0..200).map(|i| format!("value_{i} = compute({i})\n")).collect();
+    let options = PromptOptions::new(PromptFormat::PrefixOnly, tokenizer.special_tokens(PromptFormat::PrefixOnly), 400);
+    let mut anchor = None;
+    let mut starts = Vec::new();
+    for _ in 0..120 {
+        text.push_str("x = 1\n");
+        let rope = Rope::from_str(&text);
+        let input = PromptInput {
+            rope: &rope,
+            cursor: rope.len_bytes(),
+            path: "a.py",
+            repo: None,
+            language: Language::Python,
+            tree: None,
+            others: &[],
+            prefix_anchor: anchor.as_ref(),
+        };
+        let prompt = build(&input, &options, &tokenizer).expect("prompt");
+        assert!(prompt.ids.len() <= 400);
+        starts.push(prompt.prefix_anchor.start);
+        anchor = Some(prompt.prefix_anchor);
+    }
+    let moves = starts.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(starts[0] > 0, "the text is over the budget");
+    assert!((1..=8).contains(&moves), "the start moved {moves} times in 120 lines typed: {starts:?}");
 }

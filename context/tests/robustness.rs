@@ -6,7 +6,9 @@ mod toy;
 
 use std::time::{Duration, Instant};
 
-use infill_context::{build, decide_shape, Finisher, IndentStyle, Language, PromptFormat, PromptInput, PromptOptions, Syntax};
+use infill_context::{
+    build, decide_shape, Finisher, IndentStyle, Language, PrefixAnchor, PromptFormat, PromptInput, PromptOptions, Syntax,
+};
 use ropey::Rope;
 use toy::ToyTokenizer;
 
@@ -20,7 +22,8 @@ fn check(text: &str, language: Language, cursor: usize) {
     let parsed = Syntax::new(language).snapshot().parse(&rope, LIMIT);
     assert!(started.elapsed() < LIMIT * 10, "parse time bounded: {:?}", started.elapsed());
     for format in PromptFormat::all() {
-        for budget in [16, 300, 2048] {
+        let anchor = |start: usize| PrefixAnchor { start, headers: "fn f() {\n".into() };
+        for (budget, anchor) in [(16, None), (300, Some(anchor(cursor / 2))), (2048, Some(anchor(cursor.saturating_sub(40))))] {
             let input = PromptInput {
                 rope: &rope,
                 cursor,
@@ -29,6 +32,7 @@ fn check(text: &str, language: Language, cursor: usize) {
                 language,
                 tree: parsed.tree(),
                 others: &[],
+                prefix_anchor: anchor.as_ref(),
             };
             let options = PromptOptions::new(format, tokenizer.special_tokens(format), budget);
             let prompt = build(&input, &options, &tokenizer).expect("the toy tokenizer never fails");

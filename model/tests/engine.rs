@@ -30,6 +30,7 @@ fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnO
         max_tokens,
         sampling: Sampling::default(),
         time_budget: None,
+        deadline: None,
         stop: None,
         cancel: Arc::new(AtomicBool::new(false)),
         events: Box::new(move |e| {
@@ -95,6 +96,7 @@ fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling
         max_tokens,
         sampling,
         time_budget: None,
+        deadline: None,
         stop: None,
         cancel,
         events: Box::new(move |e| {

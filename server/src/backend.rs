@@ -51,6 +51,12 @@ pub struct Backend {
     pub(crate) log: LogControl,
     /// The workspace folder (from `initialize`), for paths shown to the model.
     pub(crate) root: OnceLock<Option<std::path::PathBuf>>,
+    /// Recent answers, for requests that need no model.
+    pub(crate) suggestions: Arc<crate::suggestion_cache::SuggestionCache>,
+    /// Keystroke gaps and answer latencies, for the adaptive delay.
+    pub(crate) pace: crate::typing_pace::TypingPace,
+    /// The next step being computed while a suggestion is shown.
+    pub(crate) speculation: crate::speculation::Speculation,
 }
 
 impl Backend {
@@ -76,6 +82,9 @@ impl Backend {
             shutdown_requested,
             log,
             root: OnceLock::new(),
+            suggestions: Arc::default(),
+            pace: Default::default(),
+            speculation: Default::default(),
         }
     }
 

@@ -1,11 +1,15 @@
 //! User settings: from the command line, `initializationOptions` and
 //! `workspace/didChangeConfiguration`, later sources overriding earlier ones key by key.
 
+use std::time::Duration;
+
 use infill_context::PromptFormat;
 use serde_json::Value;
 
+use crate::typing_pace::CompletionDelay;
+
 /// Settings that change what the server does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Model to load: a path to a `.gguf` file or a hub reference; `None` for none yet.
     pub model: Option<String>,
@@ -22,6 +26,14 @@ pub struct Config {
     pub prompt_format: Option<PromptFormat>,
     /// Most prompt tokens; `None`: the model's context length, at most 2048.
     pub context_tokens: Option<usize>,
+    /// Wait before starting model work: adaptive, or a fixed time.
+    pub completion_delay: CompletionDelay,
+    /// Past this, generation stops at the next line end (`None`: no limit).
+    pub time_budget: Option<Duration>,
+    /// Past this, generation stops at once, even inside the first line (`None`: no limit).
+    pub time_limit: Option<Duration>,
+    /// Whether the next step is computed while a suggestion is shown.
+    pub speculate: bool,
 }
 
 impl Default for Config {
@@ -34,12 +46,24 @@ impl Default for Config {
             threads: None,
             prompt_format: None,
             context_tokens: None,
+            completion_delay: CompletionDelay::Auto,
+            time_budget: Some(DEFAULT_TIME_BUDGET),
+            time_limit: Some(DEFAULT_TIME_LIMIT),
+            speculate: true,
         }
     }
 }
 
 /// The upper bound we accept for `maxTokens`.
 const MAX_TOKENS_LIMIT: u32 = 4096;
+/// Default `timeBudgetMs`: the first line of a slow multi-line answer shows in time.
+const DEFAULT_TIME_BUDGET: Duration = Duration::from_millis(150);
+/// Default `timeLimitMs`, counted from the request's arrival: a suggestion is on screen
+/// within 200 ms of a keystroke even when its first line is long (it then ends inside
+/// the line; the token being computed at the limit still finishes).
+const DEFAULT_TIME_LIMIT: Duration = Duration::from_millis(170);
+/// Longest `completionDelay` and `timeBudgetMs` we accept, ms.
+const MAX_MS: u64 = 60_000;
 /// The bounds we accept for `contextTokens`.
 const CONTEXT_TOKENS_LIMITS: (u64, u64) = (64, 32768);
 
@@ -84,6 +108,21 @@ impl Config {
                     Some(n) => { self.context_tokens = Some(n.clamp(CONTEXT_TOKENS_LIMITS.0, CONTEXT_TOKENS_LIMITS.1) as usize); true }
                     None => value.is_null().then(|| self.context_tokens = None).is_some(),
                 },
+                "completionDelay" => match value {
+                    Value::String(s) if s == "auto" => { self.completion_delay = CompletionDelay::Auto; true }
+                    _ => value.as_u64().map(|ms| self.completion_delay = CompletionDelay::Fixed(Duration::from_millis(ms.min(MAX_MS)))).is_some(),
+                },
+                "timeBudgetMs" => match value.as_u64() {
+                    Some(0) => { self.time_budget = None; true }
+                    Some(ms) => { self.time_budget = Some(Duration::from_millis(ms.min(MAX_MS))); true }
+                    None => value.is_null().then(|| self.time_budget = Some(DEFAULT_TIME_BUDGET)).is_some(),
+                },
+                "timeLimitMs" => match value.as_u64() {
+                    Some(0) => { self.time_limit = None; true }
+                    Some(ms) => { self.time_limit = Some(Duration::from_millis(ms.min(MAX_MS))); true }
+                    None => value.is_null().then(|| self.time_limit = Some(DEFAULT_TIME_LIMIT)).is_some(),
+                },
+                "speculate" => value.as_bool().map(|b| self.speculate = b).is_some(),
                 _ => true, // settings of later versions or other tools: not ours to judge
             };
             if !ok {
@@ -132,6 +171,18 @@ mod tests {
         assert_eq!(config.prompt_format, Some(PromptFormat::DeepSeekCoder), "a bad value changes nothing");
         assert!(config.merge_json(&json!({ "promptFormat": "auto", "contextTokens": null })).is_empty());
         assert_eq!((config.prompt_format, config.context_tokens), (None, None));
+    }
+
+    #[test]
+    fn latency_settings_parse() {
+        let mut config = Config::default();
+        assert!(config.merge_json(&json!({ "completionDelay": 25, "timeBudgetMs": 0, "speculate": false })).is_empty());
+        assert_eq!(config.completion_delay, CompletionDelay::Fixed(Duration::from_millis(25)));
+        assert_eq!((config.time_budget, config.speculate), (None, false));
+        assert!(config.merge_json(&json!({ "completionDelay": "auto", "timeBudgetMs": 300 })).is_empty());
+        assert_eq!(config.completion_delay, CompletionDelay::Auto);
+        assert_eq!(config.time_budget, Some(Duration::from_millis(300)));
+        assert_eq!(config.merge_json(&json!({ "completionDelay": "soon" })).len(), 1);
     }
 
     #[test]

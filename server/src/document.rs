@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use infill_context::{Language, Syntax, SyntaxEdit, SyntaxSnapshot};
+use infill_context::{Language, PrefixAnchor, Syntax, SyntaxEdit, SyntaxSnapshot};
 use ropey::Rope;
 use tower_lsp::lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 
@@ -26,6 +26,7 @@ pub struct Document {
     syntax: Syntax,
     recent_edits: Vec<usize>,
     edited_at: Option<Instant>,
+    prompt_start: Option<PrefixAnchor>,
 }
 
 /// The bytes one edit replaced: `start..old_end` in the text before the edit became
@@ -82,6 +83,9 @@ pub struct Snapshot {
     pub recent_edits: Vec<usize>,
     /// When the document was last edited (`None`: not since it was opened).
     pub edited_at: Option<Instant>,
+    /// Where the last prompt's text started (moved along by edits after it, dropped by
+    /// an edit before it).
+    pub prompt_start: Option<PrefixAnchor>,
 }
 
 impl Document {
@@ -98,7 +102,13 @@ impl Document {
             syntax: Syntax::new(language),
             recent_edits: Vec::new(),
             edited_at: None,
+            prompt_start: None,
         }
+    }
+
+    /// Remembers where the last prompt's text started (for the next request's anchor).
+    pub fn set_prompt_start(&mut self, anchor: PrefixAnchor) {
+        self.prompt_start = Some(anchor);
     }
 
     /// Keeps a parse's tree for the next one (unless the text moved on meanwhile in a
@@ -132,6 +142,7 @@ impl Document {
             syntax: self.syntax.snapshot(),
             recent_edits: self.recent_edits.clone(),
             edited_at: self.edited_at,
+            prompt_start: self.prompt_start.clone(),
         }
     }
 
@@ -163,6 +174,7 @@ impl Document {
             self.rope = Rope::from_str(text);
             self.syntax.reset();
             self.recent_edits.clear();
+            self.prompt_start = None;
             return ByteEdit { start: 0, old_end, new_end: text.len() };
         };
         let (a, b) = (range.start, range.end);
@@ -196,6 +208,11 @@ impl Document {
     /// Remembers where the text changed, shifting earlier positions past the edit;
     /// an edit next to the last one replaces it (typing is one region, not many).
     fn note_edit(&mut self, start: usize, old_end: usize, new_end: usize) {
+        // Edits after the prompt's start leave it be; one before it (its header lines
+        // may have changed) means a fresh cut next time.
+        if self.prompt_start.as_ref().is_some_and(|anchor| start < anchor.start) {
+            self.prompt_start = None;
+        }
         for at in &mut self.recent_edits {
             if *at >= old_end {
                 *at = *at - old_end + new_end;

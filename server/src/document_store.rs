@@ -67,6 +67,16 @@ impl DocumentStore {
         }
     }
 
+    /// Remembers where the prompt for `version` of a document started, unless the
+    /// document moved on since (its edits would have had to move it).
+    pub fn set_prompt_start(&self, uri: &Url, version: i32, anchor: infill_context::PrefixAnchor) {
+        if let Some(mut doc) = self.docs.get_mut(uri) {
+            if doc.version() == version {
+                doc.set_prompt_start(anchor);
+            }
+        }
+    }
+
     /// Snapshots of the other open documents, most recently edited first (then the
     /// rest in no particular order), at most `limit`.
     pub fn others(&self, uri: &Url, limit: usize) -> Vec<(Url, Snapshot)> {

@@ -34,6 +34,10 @@ pub struct CompletionRequest {
     pub invoked: bool,
     /// What the prompt builder knows beyond the buffer.
     pub context: RequestContext,
+    /// Past this, generation stops at the next line end.
+    pub time_budget: Option<std::time::Duration>,
+    /// Past this instant, generation stops at once (the answer may end inside a line).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Syntax, other files and prompt settings for one request.
@@ -52,6 +56,8 @@ pub struct RequestContext {
     pub format: Option<PromptFormat>,
     /// Most prompt tokens, from the settings.
     pub budget: Option<usize>,
+    /// Where the previous prompt for this document started (kept while it fits).
+    pub prefix_anchor: Option<infill_context::PrefixAnchor>,
 }
 
 /// Another open document, for cross-file context.
@@ -110,11 +116,13 @@ pub struct Completion {
     pub suggestions: Vec<Suggestion>,
     /// Present when a model ran.
     pub timings: Option<Timings>,
+    /// Where the prompt's text started in the document, for the next request's anchor.
+    pub prefix_start: Option<infill_context::PrefixAnchor>,
 }
 
 impl From<Vec<Suggestion>> for Completion {
     fn from(suggestions: Vec<Suggestion>) -> Self {
-        Completion { suggestions, timings: None }
+        Completion { suggestions, timings: None, prefix_start: None }
     }
 }
 

@@ -23,6 +23,9 @@ mod panic_guard;
 pub mod position;
 pub mod protocol;
 pub mod request_context;
+pub mod speculation;
+pub mod suggestion_cache;
+pub mod typing_pace;
 pub mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};

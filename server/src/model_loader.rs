@@ -89,6 +89,7 @@ pub async fn apply_model_setting(backend: &Backend) {
             let engine = ModelEngine::new(Arc::new(engine));
             let name = engine.model_name().to_owned();
             tracing::info!(model = %reference, ms = started.elapsed().as_millis() as u64, "model {name} loaded");
+            backend.suggestions.clear(); // answers of another model
             backend.slot.set(Arc::new(engine), EngineState::Ready { model: reference, name });
         }
         Err(message) => {

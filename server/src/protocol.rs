@@ -1,4 +1,5 @@
-//! Protocol shapes lsp-types 0.94 does not have: LSP 3.18 inline completion.
+//! Protocol shapes lsp-types 0.94 does not have: LSP 3.18 inline completion, and our
+//! own `infill/didComplete` timing notification.
 //!
 //! Field names follow the 3.18 specification, section "Inline Completion Request".
 
@@ -61,4 +62,61 @@ pub struct InlineCompletionItem {
     /// The range to replace; the cursor alone when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
+}
+
+/// `infill/didComplete`: sent after each answered completion request with where its
+/// time went, for the editor's status line and the log.
+pub enum DidComplete {}
+
+impl tower_lsp::lsp_types::notification::Notification for DidComplete {
+    type Params = DidCompleteParams;
+    const METHOD: &'static str = "infill/didComplete";
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AnswerSource {
+    /// The model ran.
+    Model,
+    /// The same state was answered before (or speculated).
+    Cache,
+    /// The user typed the start of an earlier suggestion: its rest.
+    TypedAhead,
+    /// No model work was needed (mid-identifier, nothing to say).
+    NoWork,
+}
+
+/// The breakdown of one answer.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DidCompleteParams {
+    /// The document.
+    pub uri: tower_lsp::lsp_types::Url,
+    /// Its version when answered.
+    pub version: i32,
+    /// Where the answer came from.
+    pub source: AnswerSource,
+    /// Characters suggested (0: nothing shown).
+    pub suggestion_chars: usize,
+    /// Prompt tokens whose keys and values were reused.
+    pub reused_tokens: usize,
+    /// Prompt tokens evaluated.
+    pub evaluated_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Waiting before model work (the adaptive delay), ms.
+    pub delay_ms: f64,
+    /// Building the prompt, ms.
+    pub prompt_ms: f64,
+    /// Evaluating the prompt, ms.
+    pub prefill_ms: f64,
+    /// From the model job's start to its first token, ms.
+    pub ttft_ms: f64,
+    /// Generating after the first token, ms.
+    pub decode_ms: f64,
+    /// From the request's arrival to the answer, ms.
+    pub total_ms: f64,
+    /// Why generation ended (empty without a model run).
+    pub stop: String,
 }

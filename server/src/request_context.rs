@@ -61,6 +61,7 @@ pub async fn gather(backend: &Backend, uri: &Url, snapshot: &Snapshot, config: &
         repo: repo_name(root.as_deref()),
         format: config.prompt_format,
         budget: config.context_tokens,
+        prefix_anchor: snapshot.prompt_start.clone(),
         ..RequestContext::default()
     };
     let Ok((own, others)) = parsed else {

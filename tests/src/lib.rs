@@ -75,6 +75,11 @@ impl Client {
         Client { stdin: child.stdin.take(), child, incoming, backlog: Vec::new(), stderr, next_id: 1 }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()

@@ -40,6 +40,9 @@ pub struct Job {
     pub sampling: Sampling,
     /// Past this, decoding stops at the next line end (a first line is always finished).
     pub time_budget: Option<Duration>,
+    /// Past this instant, decoding stops at once, even inside the first line (callers
+    /// count from when the user's request arrived, queueing included).
+    pub deadline: Option<std::time::Instant>,
     /// Called after each token with all the text so far.
     pub stop: Option<StopCheck>,
     /// Set by the caller when the answer is no longer wanted.
@@ -73,6 +76,8 @@ pub enum StopReason {
     MaxTokens,
     /// The time budget was spent and a line was complete.
     TimeBudget,
+    /// The time limit was reached (the answer may end inside a line).
+    TimeLimit,
     /// The caller's stop check said the answer is complete.
     StopCheck,
     /// The caller cancelled.

@@ -156,6 +156,9 @@ fn run_job(model: &mut Model, mut job: Job, options: &EngineOptions, sink: &mut 
         if job.time_budget.is_some_and(|b| start.elapsed() >= b) && text.trim_end_matches([' ', '\t']).contains('\n') {
             break StopReason::TimeBudget;
         }
+        if job.deadline.is_some_and(|d| Instant::now() >= d) {
+            break StopReason::TimeLimit;
+        }
         if model.cache.len() >= model.cache.capacity() {
             break StopReason::ContextFull;
         }

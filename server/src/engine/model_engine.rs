@@ -111,6 +111,7 @@ pub fn build_prompt(
         language,
         tree: context.tree.as_ref(),
         others: &others,
+        prefix_anchor: context.prefix_anchor.as_ref(),
     };
     let options = PromptOptions::new(format, tokens, budget);
     infill_context::build(&input, &options, tokenizer).context("building the prompt")
@@ -138,6 +139,7 @@ impl CompletionEngine for ModelEngine {
             let started = Instant::now();
             let cursor = request.cursor;
             let max_tokens = request.max_tokens as usize;
+            let (time_budget, deadline) = (request.time_budget, request.deadline);
             // Tokenizing a prompt takes a millisecond or more: not on the runtime's threads.
             let builder = engine.clone();
             let prompt = tokio::task::spawn_blocking(move || {
@@ -165,6 +167,7 @@ impl CompletionEngine for ModelEngine {
             if prompt.decision.shape == Shape::Nothing || cancel.is_cancelled() {
                 return Ok(Completion::default());
             }
+            let prefix_start = prompt.prefix_anchor.clone();
             let (tx, rx) = tokio::sync::oneshot::channel::<Report>();
             let mut tx = Some(tx);
             let finisher = prompt.finisher.clone();
@@ -173,7 +176,8 @@ impl CompletionEngine for ModelEngine {
                 heal: prompt.heal,
                 max_tokens,
                 sampling: Sampling::default(),
-                time_budget: None,
+                time_budget,
+                deadline,
                 stop: Some(Box::new(move |text: &str| finisher.is_complete(text))),
                 cancel: cancel.flag(),
                 events: Box::new(move |event| {
@@ -199,16 +203,21 @@ impl CompletionEngine for ModelEngine {
                 prompt_ms,
             };
             match &report.stop {
-                StopReason::Cancelled => return Ok(Completion { suggestions: Vec::new(), timings: Some(timings) }),
+                StopReason::Cancelled => {
+                    return Ok(Completion { suggestions: Vec::new(), timings: Some(timings), prefix_start: Some(prefix_start) })
+                }
                 StopReason::Failed(message) => return Err(anyhow!("{message}")),
                 _ => {}
             }
             tracing::debug!(raw = ?report.text, "model answer");
-            let cut_off = matches!(report.stop, StopReason::MaxTokens | StopReason::TimeBudget | StopReason::ContextFull);
+            let cut_off = matches!(
+                report.stop,
+                StopReason::MaxTokens | StopReason::TimeBudget | StopReason::TimeLimit | StopReason::ContextFull
+            );
             let text = if cut_off { prompt.finisher.finish_cut_off(&report.text) } else { prompt.finisher.finish(&report.text) };
             let suggestions =
                 if text.is_empty() { Vec::new() } else { vec![Suggestion { text, replace: cursor..cursor }] };
-            Ok(Completion { suggestions, timings: Some(timings) })
+            Ok(Completion { suggestions, timings: Some(timings), prefix_start: Some(prefix_start) })
         })
     }
 }

@@ -3,12 +3,14 @@
 //! every millisecond, as the model engine checks between tokens), then suggests
 //! `«v<version>@<cursor byte>»`, so a test can tell a stale answer from a fresh one.
 //! A document containing `INFILL_TEST_PANIC` makes it panic, to test panic recovery.
+//! Like the model engine's single thread, it works on one request at a time: a request
+//! that is not cancelled holds the others back.
 
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::{Completion, CompletionEngine, CompletionRequest, Suggestion};
+use super::{Completion, CompletionEngine, CompletionRequest, Suggestion, Timings};
 use crate::cancel::CancelToken;
 
 /// Text that makes [`Scripted`] panic.
@@ -17,19 +19,22 @@ pub const PANIC_MARKER: &str = "INFILL_TEST_PANIC";
 /// The test engine.
 pub struct Scripted {
     delay: Duration,
+    busy: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Scripted {
     /// An engine that takes `delay` per request.
     pub fn new(delay: Duration) -> Self {
-        Scripted { delay }
+        Scripted { delay, busy: Default::default() }
     }
 }
 
 impl CompletionEngine for Scripted {
     fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
         let delay = self.delay;
+        let busy = self.busy.clone();
         Box::pin(async move {
+            let _working = busy.lock().await;
             if request.snapshot.rope.chunks().any(|c| c.contains(PANIC_MARKER)) {
                 panic!("test engine asked to panic");
             }
@@ -47,7 +52,9 @@ impl CompletionEngine for Scripted {
                 request.snapshot.rope.len_bytes(),
                 fnv1a(&request.snapshot.rope)
             );
-            Ok(vec![Suggestion { text, replace: request.cursor..request.cursor }].into())
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            let timings = Timings { decode_ms: ms, total_ms: ms, stop: "StopCheck".into(), ..Timings::default() };
+            Ok(Completion { suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }], timings: Some(timings), prefix_start: None })
         })
     }
 }

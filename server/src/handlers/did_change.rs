@@ -13,6 +13,7 @@ pub fn handle(backend: &Backend, params: DidChangeTextDocumentParams) {
         Ok(_) => {
             // Whatever was being computed for this document is stale now.
             backend.in_flight.cancel(&uri);
+            backend.pace.keystroke(&uri);
         }
         Err(e) => tracing::warn!(%uri, version, "didChange ignored: {e}"),
     }

@@ -39,11 +39,16 @@ pub async fn pull(backend: &Backend) {
 
 /// Merges a settings object into the configuration and applies the log level.
 pub fn apply(backend: &Backend, settings: &Value) {
-    let (warnings, config) = {
+    let (warnings, config, changed) = {
         let mut config = backend.config.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = config.clone();
         let warnings = config.merge_json(settings);
-        (warnings, config.clone())
+        let changed = *config != before;
+        (warnings, config.clone(), changed)
     };
+    if changed {
+        backend.suggestions.clear(); // answers made under other settings
+    }
     for warning in warnings {
         tracing::warn!("{warning}");
     }

@@ -8,6 +8,7 @@ use crate::backend::Backend;
 pub fn handle(backend: &Backend, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
     backend.in_flight.cancel(&uri);
+    backend.pace.forget(&uri);
     if !backend.documents.close(&uri) {
         tracing::warn!(%uri, "didClose for a document that is not open");
     }

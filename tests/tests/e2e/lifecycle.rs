@@ -39,7 +39,7 @@ fn a_newer_request_supersedes_the_older_one_for_the_same_document() {
 }
 
 #[test]
-fn requests_for_different_documents_run_side_by_side() {
+fn requests_for_different_documents_are_each_answered() {
     let mut client = scripted(300, &[]);
     client.open("file:///a.rs", "rust", 1, "a");
     client.open("file:///b.rs", "rust", 1, "bb");

@@ -114,7 +114,7 @@ fn the_complete_command_prints_the_completion_and_its_timings() {
 
 #[test]
 fn an_empty_python_function_body_gets_a_block_that_ends_with_the_function() {
-    let mut client = with_model_options(json!({ "maxTokens": 160 }));
+    let mut client = with_model_options(json!({ "maxTokens": 160, "timeBudgetMs": 0, "timeLimitMs": 0 }));
     let uri = "file:///work/fizzbuzz.py";
     let text = "def fizzbuzz(n):\n    \"\"\"Print the numbers from 1 to n, with Fizz for multiples of 3 and Buzz for multiples of 5.\"\"\"\n    \n\n\nfizzbuzz(15)\n";
     client.open(uri, "python", 1, text);

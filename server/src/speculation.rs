@@ -1,0 +1,153 @@
+//! The next step, computed while the user reads a suggestion: the completion for the
+//! text as it would be after accepting the suggestion and pressing Enter. Its answer
+//! goes into the suggestion cache (keyed both with the guessed indentation and without
+//! it, so typed-ahead covers what the editor's auto-indent inserts), so accepting a
+//! line and pressing Enter shows the next line at once. Real requests preempt it: each
+//! one cancels the running speculation before it starts.
+
+use std::sync::{Arc, Mutex};
+
+use infill_context::SyntaxEdit;
+use tower_lsp::lsp_types::Url;
+
+use crate::cancel::CancelToken;
+use crate::document::Snapshot;
+use crate::engine::{CompletionEngine, CompletionRequest, RequestContext};
+use crate::request_context::PARSE_LIMIT;
+use crate::suggestion_cache::{SuggestionCache, Window};
+
+/// The speculation running now, if any.
+#[derive(Default)]
+pub struct Speculation {
+    running: Mutex<Option<CancelToken>>,
+}
+
+impl Speculation {
+    /// Cancels the running speculation (a real request is coming).
+    pub fn preempt(&self) {
+        if let Some(token) = self.running.lock().ok().and_then(|mut r| r.take()) {
+            token.cancel();
+        }
+    }
+
+    fn begin(&self) -> CancelToken {
+        let token = CancelToken::new();
+        if let Ok(mut running) = self.running.lock() {
+            if let Some(older) = running.replace(token.clone()) {
+                older.cancel();
+            }
+        }
+        token
+    }
+}
+
+/// The indentation of the line after `line` (its text up to the cursor): the same, one
+/// level more after a line that opens a block.
+pub fn next_indent(line: &str) -> String {
+    let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+    let code = line.trim_end();
+    if code.ends_with([':', '{', '(', '[']) {
+        let unit = if indent.starts_with('\t') { "\t" } else { "    " };
+        indent + unit
+    } else {
+        indent
+    }
+}
+
+/// What a speculation needs of the request it follows.
+pub struct Accepted {
+    /// The document.
+    pub uri: Url,
+    /// The text the suggestion was made for.
+    pub snapshot: Snapshot,
+    /// Where it was made.
+    pub cursor: usize,
+    /// The suggestion shown.
+    pub suggestion: String,
+    /// The request's context (its tree is brought up to the supposed text).
+    pub context: RequestContext,
+    /// Most tokens to generate.
+    pub max_tokens: u32,
+    /// The request's time budget.
+    pub time_budget: Option<std::time::Duration>,
+}
+
+/// Starts computing the answer after `accepted` is accepted and Enter pressed, unless
+/// the cache has it already or the cursor had text after it on its line.
+pub fn speculate(speculation: &Speculation, engine: Arc<dyn CompletionEngine>, cache: Arc<SuggestionCache>, accepted: Accepted) {
+    let Accepted { uri, snapshot, cursor, suggestion, mut context, max_tokens, time_budget } = accepted;
+    let rope = &snapshot.rope;
+    let line_start = rope.line_to_byte(rope.byte_to_line(cursor));
+    let line_end = rope.line_to_byte((rope.byte_to_line(cursor) + 1).min(rope.len_lines()));
+    let rest_of_line: String = rope.byte_slice(cursor..line_end.max(cursor)).into();
+    if suggestion.is_empty() || !rest_of_line.trim().is_empty() {
+        return;
+    }
+    let line: String = rope.byte_slice(line_start..cursor).into();
+    let last_line = format!("{line}{suggestion}");
+    let last_line = last_line.rsplit('\n').next().unwrap_or("");
+    let indent = next_indent(last_line);
+    let inserted = format!("{suggestion}\n{indent}");
+    let window = Window::of(rope, cursor);
+    let at_enter = window.after_typing(&format!("{suggestion}\n"));
+    let at_indent = window.after_typing(&inserted);
+    if cache.lookup(&uri, &at_indent).is_some() {
+        return;
+    }
+    let mut text = rope.clone();
+    text.insert(rope.byte_to_char(cursor), &inserted);
+    let new_cursor = cursor + inserted.len();
+    let edit = SyntaxEdit {
+        start_byte: cursor,
+        old_end_byte: cursor,
+        new_end_byte: new_cursor,
+        start: SyntaxEdit::point(rope, cursor),
+        old_end: SyntaxEdit::point(rope, cursor),
+        new_end: SyntaxEdit::point(&text, new_cursor),
+    };
+    let token = speculation.begin();
+    tokio::spawn(async move {
+        // The tree of the supposed text (an incremental parse: the same scope headers
+        // as the real prompt, so both share the model's cache).
+        let syntax = snapshot.syntax.clone().with_edit(edit);
+        let parse_text = text.clone();
+        let parsed = tokio::task::spawn_blocking(move || syntax.parse(&parse_text, PARSE_LIMIT)).await;
+        context.tree = parsed.ok().and_then(|p| p.tree().cloned());
+        if token.is_cancelled() {
+            return;
+        }
+        let request = CompletionRequest {
+            uri: uri.clone(),
+            snapshot: Snapshot { rope: text, ..snapshot },
+            cursor: new_cursor,
+            max_tokens,
+            invoked: false,
+            context,
+            time_budget,
+            deadline: None,
+        };
+        let Ok(completion) = engine.complete(request, token.clone()).await else { return };
+        if token.is_cancelled() {
+            return;
+        }
+        let next = completion.suggestions.first().map(|s| s.text.clone()).unwrap_or_default();
+        tracing::debug!(%uri, chars = next.len(), "speculated the next line");
+        cache.store(&uri, &at_indent, &next);
+        if !next.is_empty() {
+            cache.store(&uri, &at_enter, &format!("{indent}{next}"));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_indent;
+
+    #[test]
+    fn the_next_line_keeps_the_indentation_or_opens_a_block() {
+        assert_eq!(next_indent("    x = 1"), "    ");
+        assert_eq!(next_indent("    if x:"), "        ");
+        assert_eq!(next_indent("\tfn f() {"), "\t\t");
+        assert_eq!(next_indent("y"), "");
+    }
+}
