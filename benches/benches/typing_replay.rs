@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use infill_benches::{human, Summary};
 use infill_context::{Language, Syntax};
-use infill_tests::{server_binary, test_model, wait_status, Client, REPLY_TIMEOUT};
+use infill_tests::{proc_status_kib, server_binary, test_model, wait_status, Client, REPLY_TIMEOUT};
 use ropey::Rope;
 use serde_json::{json, Value};
 
@@ -157,8 +157,7 @@ fn position(text: &str, byte: usize) -> (u32, u32) {
 }
 
 fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) * 1024
+    proc_status_kib(pid, "VmHWM") * 1024
 }
 
 /// A server under replay: shows a suggestion for the document `text` with the cursor at `cursor`.

@@ -267,3 +267,14 @@ pub fn wait_status(client: &mut Client, state: &str) -> Value {
         .wait_for(Duration::from_secs(60), |m| m["method"] == "infill/status" && m["params"]["state"] == state)
         .unwrap_or_else(|| panic!("no infill/status {state}; backlog {:?}\nstderr:\n{}", client.backlog, client.stderr()))
 }
+
+/// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`, ...); 0 when unreadable.
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

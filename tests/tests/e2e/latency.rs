@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use infill_tests::{test_model, wait_status, Client, REPLY_TIMEOUT};
+use infill_tests::{proc_status_kib, test_model, wait_status, Client, REPLY_TIMEOUT};
 use serde_json::{json, Value};
 
 use super::support::{expected_suggestion, inline, inline_texts, request_inline, scripted};
@@ -118,13 +118,7 @@ fn cancelling_a_long_generation_frees_the_engine_within_a_decode_step() {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    proc_status_kib(pid, "VmRSS")
 }
 
 #[test]
