@@ -9,10 +9,18 @@ use serde_json::{json, Value};
 use super::support::{inline, inline_texts, request_inline, scratch_file};
 
 fn with_model() -> Client {
-    with_model_options(Value::Null)
+    with_model_options(json!({}))
 }
 
-fn with_model_options(options: Value) -> Client {
+/// A server on the real model. What the answers say is under test here, not how fast
+/// they come (the tests run side by side on two cores): no time budget or limit
+/// unless `options` set one.
+fn with_model_options(mut options: Value) -> Client {
+    for key in ["timeBudgetMs", "timeLimitMs"] {
+        if options.get(key).is_none() {
+            options[key] = json!(0);
+        }
+    }
     let model = test_model();
     let mut client = Client::spawn(&["--model", model.to_str().expect("utf-8 path"), "--threads", "2"]);
     client.initialize(&[], options);
@@ -114,7 +122,7 @@ fn the_complete_command_prints_the_completion_and_its_timings() {
 
 #[test]
 fn an_empty_python_function_body_gets_a_block_that_ends_with_the_function() {
-    let mut client = with_model_options(json!({ "maxTokens": 160, "timeBudgetMs": 0, "timeLimitMs": 0 }));
+    let mut client = with_model_options(json!({ "maxTokens": 160 }));
     let uri = "file:///work/fizzbuzz.py";
     let text = "def fizzbuzz(n):\n    \"\"\"Print the numbers from 1 to n, with Fizz for multiples of 3 and Buzz for multiples of 5.\"\"\"\n    \n\n\nfizzbuzz(15)\n";
     client.open(uri, "python", 1, text);
