@@ -15,6 +15,8 @@ use infill_model::{Engine, Event, FimFamily, Job, ModelFacts, ModelTokenizer, Re
 use super::{Completion, CompletionEngine, CompletionRequest, RequestContext, Suggestion, Timings};
 use crate::cancel::CancelToken;
 
+/// Whether the user was told that the prompt format asked for needs FIM tokens.
+static WARNED_NO_FIM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// Most prompt tokens by default, whatever the model's context (prompt evaluation is the cost).
 const DEFAULT_PROMPT_TOKENS: usize = 2048;
 
@@ -87,7 +89,8 @@ pub fn build_prompt(
     let tokens = special_tokens(facts);
     let wanted = context.format.unwrap_or_else(|| model_format(facts));
     let format = wanted.usable_with(&tokens);
-    if format != wanted {
+    if format != wanted && !WARNED_NO_FIM.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        // Said once: this runs on every keystroke.
         tracing::warn!(format = wanted.name(), "the model has no fill-in-the-middle tokens: using prefix-only prompts");
     }
     let room = capacity.saturating_sub(max_tokens + 8);
