@@ -49,8 +49,12 @@ pub async fn gather(backend: &Backend, uri: &Url, snapshot: &Snapshot, config: &
         let others: Vec<_> = others
             .into_iter()
             .map(|(uri, snap)| {
-                let parsed = snap.syntax.clone().parse(&snap.rope, limit());
-                (uri, snap, parsed)
+                let limit = limit();
+                let parsed = snap.syntax.clone().parse(&snap.rope, limit);
+                // Out of this request's time is not out of the document's: only a parse
+                // given the full limit may mark a document as too slow to parse.
+                let keep = !parsed.stats.timed_out || limit >= PARSE_LIMIT;
+                (uri, snap, parsed, keep)
             })
             .collect();
         (own, others)
@@ -73,8 +77,10 @@ pub async fn gather(backend: &Backend, uri: &Url, snapshot: &Snapshot, config: &
     }
     backend.documents.store_syntax(uri, &own);
     context.tree = own.tree().cloned();
-    for (other_uri, snap, parsed) in others {
-        backend.documents.store_syntax(&other_uri, &parsed);
+    for (other_uri, snap, parsed, keep) in others {
+        if keep {
+            backend.documents.store_syntax(&other_uri, &parsed);
+        }
         context.others.push(OtherDocument {
             path: display_path(&other_uri, root.as_deref()),
             language: snap.language,
