@@ -11,6 +11,7 @@ use infill_context::{Language, PrefixAnchor, Syntax, SyntaxEdit, SyntaxSnapshot}
 use ropey::Rope;
 use tower_lsp::lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 
+use crate::change_history::{Applied, ChangeHistory, Undo};
 use crate::position::{position_to_char, PositionEncoding};
 
 /// Recent edit positions kept per document (for cross-file context).
@@ -27,6 +28,7 @@ pub struct Document {
     recent_edits: Vec<usize>,
     edited_at: Option<Instant>,
     prompt_start: Option<PrefixAnchor>,
+    history: ChangeHistory,
 }
 
 /// The bytes one edit replaced: `start..old_end` in the text before the edit became
@@ -103,6 +105,7 @@ impl Document {
             recent_edits: Vec::new(),
             edited_at: None,
             prompt_start: None,
+            history: ChangeHistory::default(),
         }
     }
 
@@ -147,7 +150,9 @@ impl Document {
     }
 
     /// Applies the content changes of one `didChange`, in order, and takes its version.
-    /// A version lower than the current one is refused and nothing changes.
+    /// A version lower than the current one is refused and nothing changes, unless it is
+    /// one that was skipped a moment ago (a client that sent changes out of order): then
+    /// it goes in its place, between the changes before and after it.
     pub fn apply_changes(
         &mut self,
         version: i32,
@@ -155,27 +160,86 @@ impl Document {
         encoding: PositionEncoding,
     ) -> Result<Vec<ByteEdit>, ChangeError> {
         if version < self.version {
-            return Err(ChangeError::VersionWentBackwards { current: self.version, received: version });
+            if !self.history.can_insert(version) {
+                return Err(ChangeError::VersionWentBackwards { current: self.version, received: version });
+            }
+            return Ok(self.insert_late(version, changes, encoding));
         }
-        let edits = changes
-            .iter()
-            .map(|change| self.apply_change(change.range, &change.text, encoding))
-            .collect();
+        let previous = self.version;
+        let edits = self.apply_recorded(previous, version, changes, encoding);
         self.version = version;
         Ok(edits)
+    }
+
+    /// Applies changes and records them (with their undo) in the history.
+    fn apply_recorded(
+        &mut self,
+        previous: i32,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+        encoding: PositionEncoding,
+    ) -> Vec<ByteEdit> {
+        let mut edits = Vec::with_capacity(changes.len());
+        let mut undo = Vec::with_capacity(changes.len());
+        let mut full_text = false;
+        for change in changes {
+            full_text |= change.range.is_none();
+            let (edit, removed) = self.apply_change_undoable(change.range, &change.text, encoding);
+            undo.push(Undo { start: edit.start, inserted_len: edit.new_end - edit.start, removed });
+            edits.push(edit);
+        }
+        if full_text {
+            self.history.clear();
+        } else {
+            self.history.record(previous, Applied { version, changes: changes.to_vec(), undo });
+        }
+        edits
+    }
+
+    /// Puts a late change in its place: undoes the changes after it, applies it, and
+    /// applies them again. The document keeps its (newest) version.
+    fn insert_late(
+        &mut self,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+        encoding: PositionEncoding,
+    ) -> Vec<ByteEdit> {
+        let after = self.history.take_after(version);
+        let mut edits = Vec::new();
+        for applied in &after {
+            for undo in applied.undo.iter().rev() {
+                edits.push(self.replace_bytes(undo.start, undo.start + undo.inserted_len, &undo.removed).0);
+            }
+        }
+        // Gaps between the newest change left and this one stay open.
+        let previous = self.history.newest().unwrap_or(version - 1);
+        edits.extend(self.apply_recorded(previous, version, changes, encoding));
+        let mut previous = version;
+        for applied in after.iter().rev() {
+            edits.extend(self.apply_recorded(previous, applied.version, &applied.changes, encoding));
+            previous = applied.version;
+        }
+        tracing::debug!(version, replayed = after.len(), "a late change was put in its place");
+        edits
     }
 
     /// Replaces `range` (the whole text when `None`) with `text`. Positions out of range
     /// are clamped; a range whose end comes before its start is read the other way round.
     pub fn apply_change(&mut self, range: Option<Range>, text: &str, encoding: PositionEncoding) -> ByteEdit {
+        self.apply_change_undoable(range, text, encoding).0
+    }
+
+    /// [`Document::apply_change`], also returning the text it removed.
+    fn apply_change_undoable(&mut self, range: Option<Range>, text: &str, encoding: PositionEncoding) -> (ByteEdit, String) {
         self.edited_at = Some(Instant::now());
         let Some(range) = range else {
             let old_end = self.rope.len_bytes();
+            let removed = self.rope.to_string();
             self.rope = Rope::from_str(text);
             self.syntax.reset();
             self.recent_edits.clear();
             self.prompt_start = None;
-            return ByteEdit { start: 0, old_end, new_end: text.len() };
+            return (ByteEdit { start: 0, old_end, new_end: text.len() }, removed);
         };
         let (a, b) = (range.start, range.end);
         let (first, last): (Position, Position) =
@@ -184,6 +248,16 @@ impl Document {
         let end = position_to_char(&self.rope, last, encoding).max(start);
         let start_byte = self.rope.char_to_byte(start);
         let old_end = self.rope.char_to_byte(end);
+        self.replace_bytes(start_byte, old_end, text)
+    }
+
+    /// Replaces the bytes `start_byte..old_end` (on char boundaries) with `text`, telling
+    /// the syntax state and the recent edits; returns the edit and the removed text.
+    fn replace_bytes(&mut self, start_byte: usize, old_end: usize, text: &str) -> (ByteEdit, String) {
+        self.edited_at = Some(Instant::now());
+        let start = self.rope.byte_to_char(start_byte);
+        let end = self.rope.byte_to_char(old_end);
+        let removed: String = self.rope.slice(start..end).into();
         let start_point = SyntaxEdit::point(&self.rope, start_byte);
         let old_end_point = SyntaxEdit::point(&self.rope, old_end);
         if end > start {
@@ -202,7 +276,7 @@ impl Document {
             new_end: SyntaxEdit::point(&self.rope, new_end),
         });
         self.note_edit(start_byte, old_end, new_end);
-        ByteEdit { start: start_byte, old_end, new_end }
+        (ByteEdit { start: start_byte, old_end, new_end }, removed)
     }
 
     /// Remembers where the text changed, shifting earlier positions past the edit;
@@ -317,5 +391,91 @@ mod tests {
         assert_eq!(edits.len(), 2, "typing on one line is one region: {edits:?}");
         assert_eq!(doc.rope().byte_to_line(edits[0]), 31, "the earlier region moved down with the inserted line");
         assert_eq!(doc.rope().byte_to_line(edits[1]), 2);
+    }
+
+    /// Typing `return` in Python one change per keystroke, delivered as Helix 25.01 was
+    /// seen delivering a burst: versions 2, 3, 5, 6, 7 and then 4.
+    #[test]
+    fn a_late_change_that_was_skipped_goes_in_its_place() {
+        let text = "def greet(name):\n    \n";
+        let keys: Vec<(i32, TextDocumentContentChangeEvent)> =
+            "return".chars().enumerate().map(|(i, c)| (i as i32 + 2, change(1, 4 + i as u32, 1, 4 + i as u32, &c.to_string()))).collect();
+        let mut in_order = Document::new(text, 1, "python", "/a.py");
+        for (version, key) in &keys {
+            in_order.apply_changes(*version, std::slice::from_ref(key), PositionEncoding::Utf16).expect("forward");
+        }
+        let mut doc = Document::new(text, 1, "python", "/a.py");
+        let parsed = doc.snapshot().syntax.parse(&doc.rope().clone(), std::time::Duration::from_secs(1));
+        doc.store_syntax(&parsed);
+        for i in [0, 1, 3, 4, 5, 2] {
+            let (version, key) = &keys[i];
+            doc.apply_changes(*version, std::slice::from_ref(key), PositionEncoding::Utf16).expect("accepted");
+        }
+        assert_eq!(doc.rope().to_string(), "def greet(name):\n    return\n");
+        assert_eq!(doc.rope().to_string(), in_order.rope().to_string());
+        assert_eq!(doc.version(), 7, "the newest version stays");
+        // The syntax state followed the undo and replay exactly.
+        let snapshot = doc.snapshot();
+        let parsed = snapshot.syntax.parse(&snapshot.rope, std::time::Duration::from_secs(1));
+        assert!(parsed.stats.incremental);
+        let fresh = in_order.snapshot().syntax.parse(&in_order.rope().clone(), std::time::Duration::from_secs(1));
+        let sexp = |p: &infill_context::Parsed| p.tree().map(|t| t.root_node().to_sexp());
+        assert_eq!(sexp(&parsed), sexp(&fresh));
+        // The filled gap is filled: the same version again is refused.
+        let again = doc.apply_changes(4, &[change(1, 0, 1, 0, "x")], PositionEncoding::Utf16);
+        assert_eq!(again.unwrap_err(), ChangeError::VersionWentBackwards { current: 7, received: 4 });
+    }
+
+    #[test]
+    fn versions_that_jump_for_real_cost_nothing_and_old_versions_stay_refused() {
+        let mut doc = Document::new("ab", 1, "x", "");
+        doc.apply_changes(4, &[change(0, 2, 0, 2, "c")], PositionEncoding::Utf8).expect("a jump is fine");
+        doc.apply_changes(5, &[change(0, 3, 0, 3, "d")], PositionEncoding::Utf8).expect("forward");
+        assert_eq!(doc.rope().to_string(), "abcd");
+        assert!(doc.apply_changes(1, &[change(0, 0, 0, 0, "z")], PositionEncoding::Utf8).is_err(), "1 was never skipped");
+        // A gap wider than any burst is taken as a real jump.
+        doc.apply_changes(100, &[change(0, 4, 0, 4, "e")], PositionEncoding::Utf8).expect("forward");
+        assert!(doc.apply_changes(50, &[change(0, 0, 0, 0, "z")], PositionEncoding::Utf8).is_err());
+        assert_eq!(doc.rope().to_string(), "abcde");
+    }
+
+    /// Random multi-byte edits, each delivered late by up to three places: the text is
+    /// always the text of the same edits applied in order.
+    #[test]
+    fn shuffled_bursts_of_random_edits_end_as_the_ordered_text() {
+        let mut seed = 0x2545_f491_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n.max(1)
+        };
+        for round in 0..200 {
+            let mut reference = Document::new("fn a() {\n    é 😀\n}\n", 0, "rust", "/a.rs");
+            let mut changes = Vec::new();
+            for version in 1..=12 {
+                let lines = reference.rope().len_lines() as u64;
+                let line = next(lines) as u32;
+                let width = reference.rope().line(line as usize).len_chars() as u64;
+                let (c1, c2) = (next(width + 1) as u32, next(width + 1) as u32);
+                let text = ["x", "", "ü\n", "{}", "  ", "😀"][next(6) as usize];
+                let edit = change(line, c1.min(c2), line, c1.max(c2), text);
+                reference.apply_changes(version, std::slice::from_ref(&edit), PositionEncoding::Utf16).expect("forward");
+                changes.push((version, edit));
+            }
+            // Deliver each change up to three places late.
+            let mut order: Vec<usize> = (0..changes.len()).collect();
+            for i in 0..order.len() {
+                let j = (i + next(4) as usize).min(order.len() - 1);
+                order.swap(i, j);
+            }
+            let mut doc = Document::new("fn a() {\n    é 😀\n}\n", 0, "rust", "/a.rs");
+            for &i in &order {
+                let (version, edit) = &changes[i];
+                doc.apply_changes(*version, std::slice::from_ref(edit), PositionEncoding::Utf16).expect("accepted");
+            }
+            assert_eq!(doc.rope().to_string(), reference.rope().to_string(), "round {round}, order {order:?}");
+            assert_eq!(doc.version(), 12);
+        }
     }
 }

@@ -9,6 +9,7 @@
 
 mod backend;
 mod capabilities;
+mod change_history;
 pub mod cancel;
 pub mod cli;
 pub mod commands;
