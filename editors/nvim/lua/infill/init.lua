@@ -1,0 +1,148 @@
+-- Infill for Neovim: starts `infill-ls` for the configured filetypes and shows its
+-- suggestions as ghost text (0.12's built-in inline completion, our own extmarks on
+-- 0.10/0.11) or, on older Neovim, in the completion popup.
+local compat = require('infill.compat')
+local config = require('infill.config')
+local server = require('infill.server')
+
+local M = {}
+
+--- How suggestions are shown on this Neovim with these options:
+--- 'builtin' (0.12+), 'extmarks' (0.10, 0.11) or 'popup'; and why, for the popup.
+function M.mode()
+  if not config.options.ghost_text then return 'popup', 'ghost_text = false in setup()' end
+  if not compat.has('0.10') then
+    return 'popup', string.format('ghost text needs Neovim 0.10 or newer (this is %s)', compat.version())
+  end
+  if config.options.builtin and require('infill.builtin').available() then return 'builtin' end
+  return 'extmarks'
+end
+
+local function shower()
+  local mode = M.mode()
+  if mode == 'builtin' then return require('infill.builtin') end
+  if mode == 'extmarks' then return require('infill.ghost') end
+end
+
+--- Accepts the suggestion (`kind`: 'all', 'word' or 'line'); false when none is shown.
+function M.accept(kind)
+  local ghost = shower()
+  return ghost ~= nil and ghost.accept(kind) or false
+end
+
+--- Hides the suggestion.
+function M.dismiss()
+  local ghost = shower()
+  if ghost then ghost.dismiss(0) end
+end
+
+--- The suggestion on screen in the current buffer ({ row, col, text }) or nil.
+function M.current()
+  local ghost = shower()
+  return ghost and ghost.current() or nil
+end
+
+--- What `:InfillStatus` shows, as a table: mode, server state, model, last timings.
+function M.status()
+  local mode, why = M.mode()
+  return {
+    mode = mode, why = why, state = server.status.state, model = server.status.name or server.status.model,
+    message = server.status.message or server.problem, last = server.last,
+    running = server.any_client() ~= nil, enabled = config.options.settings.enable ~= false,
+  }
+end
+
+--- `:InfillStatus` text.
+function M.status_lines()
+  local s = M.status()
+  local lines = {}
+  local state = s.running and s.state or (s.message and 'not running' or 'not started (open a ' .. table.concat(config.options.filetypes, '/') .. ' file)')
+  table.insert(lines, string.format('Infill: %s%s%s', state, s.model and (', model ' .. s.model) or '', s.enabled and '' or ' (turned off)'))
+  if s.message then table.insert(lines, '  ' .. s.message) end
+  local shown = { builtin = 'ghost text (built-in vim.lsp.inline_completion)', extmarks = 'ghost text (extmarks)', popup = 'completion popup only' }
+  table.insert(lines, '  suggestions: ' .. shown[s.mode] .. (s.why and (' (' .. s.why .. ')') or ''))
+  local t = s.last
+  if t then
+    table.insert(lines, string.format('  last answer: %d ms from %s', math.floor((t.totalMs or 0) + 0.5), t.source or '?'))
+    if t.source == 'model' then
+      table.insert(lines, string.format(
+        '    %d prompt tokens evaluated, %d reused, %d generated; prompt %.1f ms, prefill %d ms, first token %d ms, decode %d ms%s',
+        t.evaluatedTokens or 0, t.reusedTokens or 0, t.generatedTokens or 0, t.promptMs or 0, t.prefillMs or 0,
+        t.ttftMs or 0, t.decodeMs or 0, (t.stop and t.stop ~= '') and (', stopped: ' .. t.stop) or ''))
+    end
+  else
+    table.insert(lines, '  last answer: none yet')
+  end
+  return lines
+end
+
+local function map_keys(bufnr)
+  local keys = config.options.keymaps or {}
+  local function fallback(key)
+    -- The key's own meaning: another mapping of it, or the key itself.
+    local existing = vim.fn.maparg(key, 'i', false, true)
+    if type(existing) == 'table' and existing.buffer ~= 1 and (existing.callback or (existing.rhs or '') ~= '') then
+      if existing.callback then return existing.callback() end
+      local rhs = existing.expr == 1 and vim.api.nvim_eval(existing.rhs) or existing.rhs
+      return vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(rhs, true, false, true), existing.noremap == 1 and 'n' or 'm', false)
+    end
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), 'n', false)
+  end
+  local function set(key, fn, desc)
+    if key then vim.keymap.set('i', key, fn, { buffer = bufnr, silent = true, desc = desc }) end
+  end
+  set(keys.accept, function() if not M.accept('all') then fallback(keys.accept) end end, 'Infill: accept the suggestion')
+  set(keys.accept_word, function() if not M.accept('word') then fallback(keys.accept_word) end end, 'Infill: accept a word')
+  set(keys.accept_line, function() if not M.accept('line') then fallback(keys.accept_line) end end, 'Infill: accept a line')
+  set(keys.dismiss, function() if M.current() then M.dismiss() else fallback(keys.dismiss) end end, 'Infill: dismiss')
+end
+
+local function on_attach(client, bufnr)
+  local mode = M.mode()
+  if mode == 'popup' then
+    vim.bo[bufnr].omnifunc = 'v:lua.vim.lsp.omnifunc'
+  else
+    shower().attach(bufnr)
+    map_keys(bufnr)
+  end
+end
+
+local told_mode = false
+local function start(bufnr)
+  local mode, why = M.mode()
+  if mode == 'popup' and why and not told_mode and config.options.ghost_text then
+    told_mode = true
+    vim.notify('infill: ' .. why .. '; suggestions are in the completion popup (<C-x><C-o>).', vim.log.levels.INFO)
+  end
+  server.attach(bufnr, on_attach)
+end
+
+--- Sets Infill up: `require('infill').setup({ model = '/path/to/model.gguf' })`.
+--- See `:help infill` for the options.
+function M.setup(opts)
+  config.set(opts)
+  local group = vim.api.nvim_create_augroup('infill', { clear = true })
+  vim.api.nvim_create_autocmd('FileType', {
+    group = group, pattern = config.options.filetypes,
+    callback = function(args) start(args.buf) end,
+  })
+  -- Buffers already open with a configured filetype.
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(config.options.filetypes, vim.bo[bufnr].filetype) then
+      start(bufnr)
+    end
+  end
+  vim.api.nvim_create_user_command('InfillStatus', function()
+    vim.api.nvim_echo({ { table.concat(M.status_lines(), '\n') } }, true, {})
+  end, { desc = 'Infill: server state and the last answer\'s timings' })
+  vim.api.nvim_create_user_command('InfillToggle', function()
+    local enable = config.options.settings.enable == false
+    config.options.settings.enable = enable
+    server.send_settings(config.options.settings)
+    if not enable then M.dismiss() end
+    vim.notify('infill: completions ' .. (enable and 'on' or 'off'))
+  end, { desc = 'Infill: turn completions on or off' })
+  return M
+end
+
+return M
