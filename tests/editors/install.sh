@@ -40,6 +40,14 @@ download_suite() {
   rm -rf "$w"
 }
 
+# Points BINARY at the loader and libraries unpacked in LIBDIR (patchelf) and writes WRAPPER,
+# which sets VAR (the program's runtime folder) to VALUE unless the caller set it.
+wrap_binary() {   # wrap_binary BINARY LIBDIR WRAPPER VAR VALUE
+  patchelf --set-interpreter "$2/ld-linux-x86-64.so.2" --set-rpath "$2" "$1"
+  printf '#!/bin/sh\nexport %s="${%s:-%s}"\nexec "%s" "$@"\n' "$4" "$4" "$5" "$1" > "$3"
+  chmod +x "$3"
+}
+
 nvim_011() {
   [ -x "$D/nvim-0.11/bin/nvim" ] && return
   rm -rf "$D/nvim-0.11"
@@ -56,11 +64,8 @@ nvim_012() {
     libluajit-5.1-2 libluajit-5.1-common libunibilium4 libc6 libgcc-s1
   for deb in "$w"/*.deb; do dpkg-deb -x "$deb" "$dest/root"; done
   rm -rf "$w"
-  local lib="$dest/root/usr/lib/x86_64-linux-gnu"
-  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$dest/root/usr/bin/nvim"
-  printf '#!/bin/sh\nexport VIMRUNTIME="${VIMRUNTIME:-%s/root/usr/share/nvim/runtime}"\nexec "%s/root/usr/bin/nvim" "$@"\n' \
-    "$dest" "$dest" > "$dest/bin/nvim"
-  chmod +x "$dest/bin/nvim"
+  wrap_binary "$dest/root/usr/bin/nvim" "$dest/root/usr/lib/x86_64-linux-gnu" "$dest/bin/nvim" \
+    VIMRUNTIME "$dest/root/usr/share/nvim/runtime"
   "$dest/bin/nvim" --version >/dev/null || { rm -rf "$dest"; log "nvim 0.12 from sid does not run: skipped"; }
 }
 
@@ -72,11 +77,8 @@ helix() {
   dpkg-deb -x "$w"/hx_*.deb "$dest"
   dpkg-deb -x "$w"/libc6_*.deb "$dest/glibc"
   rm -rf "$w"
-  local lib="$dest/glibc/usr/lib/x86_64-linux-gnu"
-  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$dest/usr/lib/hx/hx"
-  printf '#!/bin/sh\nexport HELIX_RUNTIME="${HELIX_RUNTIME:-%s/usr/lib/hx/runtime}"\nexec "%s/usr/lib/hx/hx" "$@"\n' \
-    "$dest" "$dest" > "$dest/bin/hx"
-  chmod +x "$dest/bin/hx"
+  wrap_binary "$dest/usr/lib/hx/hx" "$dest/glibc/usr/lib/x86_64-linux-gnu" "$dest/bin/hx" \
+    HELIX_RUNTIME "$dest/usr/lib/hx/runtime"
 }
 
 code_server() {

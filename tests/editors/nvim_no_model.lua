@@ -5,9 +5,7 @@
 local here = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h')
 package.path = here .. '/?.lua;' .. package.path
 local t = require('nvim_steps')
-vim.opt.runtimepath:prepend(os.getenv('NVIM_PLUGIN'))
-vim.cmd('filetype on')
-vim.o.swapfile = false
+t.load_plugin()
 
 local notes = {}
 vim.notify = function(message, level) table.insert(notes, { message = tostring(message), level = level or vim.log.levels.INFO }) end

@@ -45,6 +45,14 @@ function M.run()
   vim.defer_fn(tick, 50)
 end
 
+--- Puts the plugin under test ($NVIM_PLUGIN) on the runtime path, with filetype
+--- detection on (the plugin starts on FileType) and no swap files.
+function M.load_plugin()
+  vim.opt.runtimepath:prepend(os.getenv('NVIM_PLUGIN'))
+  vim.cmd('filetype on')
+  vim.o.swapfile = false
+end
+
 --- Types keys as a user would (through mappings).
 function M.keys(keys)
   vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys, true, false, true), 'mt', false)

@@ -92,6 +92,27 @@ function check(name, ok, detail) {
     await page.keyboard.press('Alt+Backslash');
     const ghostWhenOff = await page.waitForSelector('.ghost-text-decoration', { timeout: 3000 }).then(() => true, () => false);
     check('Toggle Completions: status "Infill: off" and no ghost text', off && !ghostWhenOff, `off=${off} ghost=${ghostWhenOff}`);
+
+    // A model file that is not there, set as a user would (in settings.json): the status
+    // bar says "error" and a message says why.
+    const settings = JSON.parse(fs.readFileSync(process.env.SETTINGS, 'utf8'));
+    Object.assign(settings, { 'infill.enable': true, 'infill.model': path.join(WORK, 'missing-model.gguf') });
+    await page.keyboard.press('F1');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type('Preferences: Open User Settings (JSON)');
+    await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Open User Settings (JSON)")', { timeout: 20000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.tab.active:has-text("settings.json")', { timeout: 20000 });
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(JSON.stringify(settings, null, 1));
+    await page.keyboard.press('Control+S');
+    const error = await page.waitForSelector('.statusbar-item:has-text("Infill: error")', { timeout: 30000 }).then(() => true, () => false);
+    const toast = await page.waitForSelector('.notifications-toasts .notification-list-item:has-text("missing-model.gguf")', { timeout: 30000 })
+      .then((t) => t.innerText(), () => '');
+    await page.screenshot({ path: path.join(OUT, 'vscode-bad-model.png') });
+    check('a missing model file: status "Infill: error" and a message naming the file', error && toast.includes('cannot load'),
+      JSON.stringify(toast.replace(/\s+/g, ' ').slice(0, 160)));
   } catch (e) {
     check('session', false, e.message);
     await page.screenshot({ path: path.join(OUT, 'vscode-failure.png') }).catch(() => {});

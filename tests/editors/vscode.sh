@@ -9,13 +9,15 @@ CS=$CS_DIR/node_modules/.bin/code-server
 T=$(mktemp -d)
 PORT=${INFILL_CS_PORT:-$((20000 + RANDOM % 20000))}
 mkdir -p "$T/data/User" "$T/work"
-# No telemetry, updates, trust prompt or chat panel. The test sets no time limits on
+# No telemetry, updates, trust prompt or chat panel; settings.json (edited by the test)
+# without auto-closing brackets. The test sets no time limits on
 # the model: it checks the client, and CI's two cores also run Chromium and VS Code.
 cat > "$T/data/User/settings.json" <<JSON
 {
   "security.workspace.trust.enabled": false, "workbench.startupEditor": "none", "telemetry.telemetryLevel": "off",
   "extensions.autoUpdate": false, "extensions.autoCheckUpdates": false, "update.mode": "none",
   "chat.disableAIFeatures": true, "workbench.tips.enabled": false,
+  "[jsonc]": { "editor.autoClosingBrackets": "never", "editor.autoClosingQuotes": "never", "editor.autoIndent": "none" },
   "infill.serverPath": "$INFILL_SERVER", "infill.model": "$INFILL_MODEL",
   "infill.timeBudgetMs": 0, "infill.timeLimitMs": 0, "infill.maxTokens": 24, "infill.logLevel": "debug"
 }
@@ -29,7 +31,7 @@ setsid "$CS" "${ARGS[@]}" --disable-telemetry --disable-update-check --disable-w
   --disable-getting-started-override > "$OUT_DIR/code-server.log" 2>&1 < /dev/null &
 CSPID=$!
 for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done
-NODE_PATH="$CS_DIR/node_modules" CS_URL="http://127.0.0.1:$PORT/?folder=$T/work" WORK="$T/work" \
+NODE_PATH="$CS_DIR/node_modules" SETTINGS="$T/data/User/settings.json" CS_URL="http://127.0.0.1:$PORT/?folder=$T/work" WORK="$T/work" \
   timeout 300 node "$HERE/vscode.js"
 rc=$?
 kill -- -"$CSPID" 2>/dev/null; wait "$CSPID" 2>/dev/null
