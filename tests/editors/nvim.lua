@@ -7,6 +7,8 @@ package.path = here .. '/?.lua;' .. package.path
 local t = require('nvim_steps')
 t.load_plugin()
 
+-- The user's own Tab mapping: Infill's Tab must hand over to it when nothing is shown.
+vim.keymap.set('i', '<Tab>', 'USERTAB')
 local infill = require('infill').setup({
   cmd = { os.getenv('INFILL_SERVER') },
   model = os.getenv('INFILL_MODEL'),
@@ -63,14 +65,15 @@ t.step('accept word inserts the first word and keeps the rest shown', function()
     and string.format('%q then %q', first_word, shown.text)
 end, 30000)
 local rest
-t.step('Tab accepts the suggestion', function()
+t.step('Tab right after typing along the suggestion accepts the rest at the cursor', function()
   local shown = infill.current()
   if not shown then return false end
   rest = shown.text
-  t.keys('<Tab>')
+  -- one key of the suggestion and Tab at once, before any autocmd runs in between
+  t.keys(rest:sub(1, 1) .. '<Tab>')
   return true
 end, 30000, false)
-t.step('Tab accepts the suggestion', function()
+t.step('Tab right after typing along the suggestion accepts the rest at the cursor', function()
   local want = '    return ' .. first_word .. rest
   local got = table.concat(vim.api.nvim_buf_get_lines(buf, 2, 2 + select(2, want:gsub('\n', '')) + 1, false), '\n')
   return got == want and string.format('%q', got)
@@ -86,6 +89,13 @@ t.step('dismiss hides a suggestion', function()
 end, 60000, false)
 t.step('dismiss hides a suggestion', function()
   return infill.current() == nil and line(4):match('print$') ~= nil
+end, 3000)
+t.step('Tab with no suggestion runs the user\'s own Tab mapping', function()
+  t.keys('<Tab>')
+  return true
+end, 1000, false)
+t.step('Tab with no suggestion runs the user\'s own Tab mapping', function()
+  return line(4) == '    printUSERTAB' and line(4)
 end, 3000)
 t.step('the saved file has the accepted text', function()
   t.keys('<Esc>:w<CR>')

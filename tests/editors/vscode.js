@@ -113,6 +113,15 @@ function check(name, ok, detail) {
     await page.screenshot({ path: path.join(OUT, 'vscode-bad-model.png') });
     check('a missing model file: status "Infill: error" and a message naming the file', error && toast.includes('cannot load'),
       JSON.stringify(toast.replace(/\s+/g, ' ').slice(0, 160)));
+
+    // Clearing the model setting reaches the server (as null): it drops the model.
+    delete settings['infill.model'];
+    await page.click('.editor-instance .monaco-editor .view-lines');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(JSON.stringify(settings, null, 1));
+    await page.keyboard.press('Control+S');
+    const noModel = await page.waitForSelector('.statusbar-item:has-text("Infill: no model")', { timeout: 30000 }).then(() => true, () => false);
+    check('clearing infill.model: status "Infill: no model"', noModel);
   } catch (e) {
     check('session', false, e.message);
     await page.screenshot({ path: path.join(OUT, 'vscode-failure.png') }).catch(() => {});

@@ -27,7 +27,8 @@ ARGS=(--config "$T/cs.yaml" --user-data-dir "$T/data" --extensions-dir "$T/ext")
 timeout 120 "$CS" "${ARGS[@]}" --install-extension "$VSIX" >&2 || { echo "not ok - vscode: install the .vsix"; exit 1; }
 echo "ok - vscode: the .vsix installs into VS Code $("$CS" --version 2>/dev/null | tail -1 | cut -d' ' -f1)"
 # Own process group: code-server forks watchers and extension hosts, all killed together.
-setsid "$CS" "${ARGS[@]}" --disable-telemetry --disable-update-check --disable-workspace-trust \
+# HF_HOME: no default model downloaded earlier on this machine (the test clears the model).
+HF_HOME=$T/hf setsid "$CS" "${ARGS[@]}" --disable-telemetry --disable-update-check --disable-workspace-trust \
   --disable-getting-started-override > "$OUT_DIR/code-server.log" 2>&1 < /dev/null &
 CSPID=$!
 for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done

@@ -5,12 +5,20 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 import { fetchDefaultModel } from './fetch';
-import { enabled, popup, serverPath, serverSettings } from './settings';
+import { enabled, serverPath, serverSettings } from './settings';
 import { DidComplete, ServerStatus, StatusIndicator } from './status';
 
 let client: LanguageClient | undefined;
 let status: StatusIndicator;
 let output: vscode.LogOutputChannel;
+/** Starts and stops run one after another (a restart during a start waits for it). */
+let lifecycle: Promise<void> = Promise.resolve();
+let restartTimer: NodeJS.Timeout | undefined;
+
+function serially(step: () => Promise<void>): Promise<void> {
+  lifecycle = lifecycle.then(step, step);
+  return lifecycle;
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel('Infill', { log: true });
@@ -21,15 +29,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('infill.toggle', toggle),
     vscode.commands.registerCommand('infill.showLog', () => output.show(true)),
     vscode.commands.registerCommand('infill.fetchModel', () => fetchDefaultModel(serverPath(), output)),
-    vscode.commands.registerCommand('infill.restart', restart),
+    vscode.commands.registerCommand('infill.restart', () => serially(restart)),
     vscode.commands.registerCommand('infill.menu', menu),
     vscode.workspace.onDidChangeConfiguration(onSettingsChanged),
   );
-  await start();
+  await serially(start);
 }
 
 export async function deactivate(): Promise<void> {
-  await stop();
+  await serially(stop);
 }
 
 /** Starts the server; on failure the status bar and a message say why and what to do. */
@@ -42,8 +50,10 @@ async function start(): Promise<void> {
       'from the Infill repository, or set `infill.serverPath` to the binary.';
     output.appendLine(message);
     status.failed(message);
-    const choice = await vscode.window.showErrorMessage(message.replace(/`/g, ''), 'Open Settings');
-    if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'infill.serverPath');
+    // Not awaited: activation and restarts must not wait for the user to close it.
+    void vscode.window.showErrorMessage(message.replace(/`/g, ''), 'Open Settings').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'infill.serverPath');
+    });
     return;
   }
   const server: ServerOptions = { command: found, args: [], transport: TransportKind.stdio };
@@ -53,9 +63,10 @@ async function start(): Promise<void> {
     initializationOptions: serverSettings(),
     outputChannel: output,
     middleware: {
-      // Ghost text is the suggestion's place; the completion list only when asked for.
-      provideCompletionItem: (document, position, context, token, next) =>
-        popup() ? next(document, position, context, token) : undefined,
+      // Ghost text is the suggestion's place. The server also answers completion-list
+      // requests (for Helix), but one would supersede (cancel) the ghost text's request
+      // for the same keystroke, so the list is never asked.
+      provideCompletionItem: () => undefined,
     },
   };
   const created = new LanguageClient('infill', 'Infill', server, options);
@@ -63,12 +74,18 @@ async function start(): Promise<void> {
   created.onNotification('infill/status', (s: ServerStatus) => status.server(s));
   created.onNotification('infill/didComplete', (t: DidComplete) => status.completed(t));
   created.onDidChangeState((e) => {
-    if (e.newState === State.Stopped && client === created) {
+    if (client !== created) return;
+    // After a crash the client restarts the server by itself (a few times): Starting
+    // follows Stopped then, and the server's next infill/status says how it went.
+    if (e.newState === State.Starting) status.starting();
+    if (e.newState === State.Stopped) {
       status.failed('The server stopped. Run **Infill: Restart the Server**; **Infill: Show Log** says why.');
     }
   });
   try {
     await created.start();
+    // Settings changed while the server was starting were not sent: send them now.
+    await created.sendNotification('workspace/didChangeConfiguration', { settings: { infill: serverSettings(true) } });
   } catch (error) {
     const message = `Infill's server \`${found}\` did not start: ${error instanceof Error ? error.message : String(error)}`;
     output.appendLine(message);
@@ -98,11 +115,13 @@ async function onSettingsChanged(event: vscode.ConfigurationChangeEvent): Promis
   if (!event.affectsConfiguration('infill')) return;
   status.setEnabled(enabled());
   if (event.affectsConfiguration('infill.serverPath')) {
-    await restart();
+    // Each saved keystroke in the path would restart the server: wait for a pause.
+    if (restartTimer) clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => void serially(restart), 800);
     return;
   }
   if (client?.isRunning()) {
-    await client.sendNotification('workspace/didChangeConfiguration', { settings: { infill: serverSettings() } });
+    await client.sendNotification('workspace/didChangeConfiguration', { settings: { infill: serverSettings(true) } });
   }
 }
 

@@ -2,19 +2,26 @@
 // `workspace/didChangeConfiguration` under an `infill` key).
 import * as vscode from 'vscode';
 
-/** Keys passed to the server; editor-only keys (serverPath, popup) stay here. */
+/** Keys passed to the server; editor-only keys (serverPath) stay here. */
 const SERVER_KEYS = [
   'model', 'enable', 'maxTokens', 'threads', 'promptFormat', 'contextTokens',
   'timeBudgetMs', 'timeLimitMs', 'completionDelay', 'speculate', 'logLevel',
 ] as const;
 
-/** The server settings the user set, leaving out empty values so the server's defaults apply. */
-export function serverSettings(): Record<string, unknown> {
+/**
+ * The server settings. At start (`initializationOptions`) empty values are left out so
+ * the server's defaults apply; in a change they are sent as `null`, which the server
+ * reads as "back to the default" (a cleared `infill.model` unloads the model).
+ */
+export function serverSettings(forChange = false): Record<string, unknown> {
   const config = vscode.workspace.getConfiguration('infill');
   const settings: Record<string, unknown> = {};
   for (const key of SERVER_KEYS) {
     const value = config.get(key);
-    if (value === null || value === undefined || value === '') continue;
+    if (value === null || value === undefined || value === '') {
+      if (forChange) settings[key] = null;
+      continue;
+    }
     settings[key] = value;
   }
   return settings;
@@ -33,9 +40,4 @@ export function serverPath(): string {
 /** Whether completions are on. */
 export function enabled(): boolean {
   return vscode.workspace.getConfiguration('infill').get<boolean>('enable', true);
-}
-
-/** Whether suggestions also go to the completion list. */
-export function popup(): boolean {
-  return vscode.workspace.getConfiguration('infill').get<boolean>('popup', false);
 }

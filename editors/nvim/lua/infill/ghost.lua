@@ -10,7 +10,8 @@ local M = {}
 
 local ns = vim.api.nvim_create_namespace('infill.ghost')
 --- Per buffer: `cancel` (the request in flight), `asked` (what it was for), `shown`
---- ({ row, col, text, replace_end } of the suggestion on screen, 0-based bytes).
+--- ({ row, col, text, replace_end, before } of the suggestion on screen: 0-based bytes;
+--- `before` is the line up to `col`, to tell when the text moved under it).
 local buffers = {}
 
 local function state(bufnr)
@@ -71,7 +72,7 @@ local function place(bufnr, item, encoding)
     text = text:sub(#typed + 1)
   end
   if text == '' then return nil end
-  return { row = row, col = col, text = text, replace_end = replace_end }
+  return { row = row, col = col, text = text, replace_end = replace_end, before = line:sub(1, col) }
 end
 
 local function request(bufnr)
@@ -101,42 +102,56 @@ local function request(bufnr)
   end, bufnr)
 end
 
--- After a change: keep the part of the suggestion the user is typing along, then ask again.
+-- Brings the suggestion up to date with the text: keeps the part the user has not typed
+-- yet when they typed along it, drops it when they typed or moved elsewhere.
+local function follow(bufnr, s)
+  local shown = s.shown
+  if not shown then return end
+  local row, col = cursor()
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  if shown.row ~= row or col < shown.col or line:sub(1, shown.col) ~= shown.before then
+    s.shown = nil
+    return
+  end
+  local typed = line:sub(shown.col + 1, col)
+  if typed == '' then return end
+  local first = shown.text:match('^[^\n]*')
+  if shown.text:sub(1, #typed) ~= typed or #typed >= #first then
+    s.shown = nil
+    return
+  end
+  shown.text, shown.col, shown.before = shown.text:sub(#typed + 1), col, line:sub(1, col)
+  shown.replace_end = math.max(col, shown.replace_end + #typed)
+end
+
+-- After a change: follow the text, then ask again.
 local function on_change(bufnr)
   local s = state(bufnr)
-  local shown = s.shown
-  local row, col = cursor()
-  if shown and shown.row == row and col >= shown.col then
-    local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
-    local typed = line:sub(shown.col + 1, col)
-    local first = shown.text:match('^[^\n]*')
-    if typed ~= '' and shown.text:sub(1, #typed) == typed and #typed < #first then
-      shown.text, shown.col = shown.text:sub(#typed + 1), col
-      shown.replace_end = math.max(col, shown.replace_end + #typed)
-    elseif typed ~= '' then
-      s.shown = nil
-    end
-  else
-    s.shown = nil
-  end
+  follow(bufnr, s)
   render(bufnr, s)
   request(bufnr)
 end
 
---- Accepts the whole suggestion, its next word or its line (`kind`: 'all', 'word', 'line').
+--- Accepts the whole suggestion, its next word or its line (`kind`: 'all', 'word', 'line'),
+--- at the cursor, also when keys typed along it were not seen by an autocmd yet.
 --- Returns false when none is shown.
 function M.accept(kind)
   local bufnr = vim.api.nvim_get_current_buf()
   local s = state(bufnr)
+  follow(bufnr, s)
   local shown = s.shown
-  if not shown then return false end
+  if not shown then
+    render(bufnr, s)
+    return false
+  end
   local part = pieces.take(shown.text, kind or 'all')
   local whole = part == shown.text
   local row, col = pieces.insert(bufnr, shown.row, shown.col, whole and shown.replace_end or shown.col, part)
   if whole then
     s.shown = nil
   else
-    s.shown = { row = row, col = col, text = shown.text:sub(#part + 1), replace_end = col }
+    local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+    s.shown = { row = row, col = col, text = shown.text:sub(#part + 1), replace_end = col, before = line:sub(1, col) }
   end
   render(bufnr, s)
   return true

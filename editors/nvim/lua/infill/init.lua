@@ -76,32 +76,60 @@ function M.status_lines()
   return lines
 end
 
+-- The insert-mode mapping of `key` that ours replaces (buffer-local first, then
+-- global), as a function that runs it; or one that types the key itself.
+local function previous_meaning(key)
+  local before = vim.fn.maparg(key, 'i', false, true)
+  local feed = function(keys, remap)
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys, true, false, true), (remap and 'm' or 'n') .. 'i', false)
+  end
+  if type(before) ~= 'table' or vim.tbl_isempty(before) then
+    return function() feed(key, false) end, false
+  end
+  return function()
+    local remap = before.noremap ~= 1
+    if before.callback then
+      local result = before.callback()
+      if before.expr == 1 and type(result) == 'string' and result ~= '' then feed(result, remap) end
+      return
+    end
+    local rhs = before.expr == 1 and vim.api.nvim_eval(before.rhs) or before.rhs
+    if rhs and rhs ~= '' then feed(rhs, remap) end
+  end, true
+end
+
 local function map_keys(bufnr)
   local keys = config.options.keymaps or {}
-  local function fallback(key)
-    -- The key's own meaning: another mapping of it, or the key itself.
-    local existing = vim.fn.maparg(key, 'i', false, true)
-    if type(existing) == 'table' and existing.buffer ~= 1 and (existing.callback or (existing.rhs or '') ~= '') then
-      if existing.callback then return existing.callback() end
-      local rhs = existing.expr == 1 and vim.api.nvim_eval(existing.rhs) or existing.rhs
-      return vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(rhs, true, false, true), existing.noremap == 1 and 'n' or 'm', false)
-    end
-    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), 'n', false)
+  -- `on_unmapped`: what the key does when no suggestion is shown. Tab and Ctrl-] keep
+  -- their meaning (the user's own mapping of them, if any); Alt-w and Alt-l would
+  -- leave insert mode (:h i_META), so they do nothing unless the user had mapped them.
+  local function set(key, action, keep_meaning, desc)
+    if not key then return end
+    local before, mapped = previous_meaning(key)
+    local on_unmapped = (keep_meaning or mapped) and before or function() end
+    vim.keymap.set('i', key, function()
+      if not action() then on_unmapped() end
+    end, { buffer = bufnr, silent = true, desc = desc })
   end
-  local function set(key, fn, desc)
-    if key then vim.keymap.set('i', key, fn, { buffer = bufnr, silent = true, desc = desc }) end
-  end
-  set(keys.accept, function() if not M.accept('all') then fallback(keys.accept) end end, 'Infill: accept the suggestion')
-  set(keys.accept_word, function() if not M.accept('word') then fallback(keys.accept_word) end end, 'Infill: accept a word')
-  set(keys.accept_line, function() if not M.accept('line') then fallback(keys.accept_line) end end, 'Infill: accept a line')
-  set(keys.dismiss, function() if M.current() then M.dismiss() else fallback(keys.dismiss) end end, 'Infill: dismiss')
+  set(keys.accept, function() return M.accept('all') end, true, 'Infill: accept the suggestion')
+  set(keys.accept_word, function() return M.accept('word') end, false, 'Infill: accept a word')
+  set(keys.accept_line, function() return M.accept('line') end, false, 'Infill: accept a line')
+  set(keys.dismiss, function()
+    if not M.current() then return false end
+    M.dismiss()
+    return true
+  end, true, 'Infill: dismiss')
 end
 
 local function on_attach(client, bufnr)
   local mode = M.mode()
   if mode == 'popup' then
-    vim.bo[bufnr].omnifunc = 'v:lua.vim.lsp.omnifunc'
+    vim.bo[bufnr].omnifunc = "v:lua.require'infill.popup'.omnifunc"
+    require('infill.popup').attach(bufnr)
   else
+    -- Suggestions are ghost text only: a completion plugin asking this server for
+    -- popup items would supersede (cancel) the ghost text's request on every key.
+    client.server_capabilities.completionProvider = nil
     shower().attach(bufnr)
     map_keys(bufnr)
   end
