@@ -2,7 +2,10 @@
 -- server and the real model, typing a function body one key every GAP ms. Run by
 -- benches/scripts/editor-latency.sh for each MODE ('builtin': Neovim 0.12's
 -- vim.lsp.inline_completion; 'extmarks': the plugin's own requests and extmarks).
--- Env: NVIM_PLUGIN, INFILL_SERVER, INFILL_MODEL, WORK, MODE, OUT (results, one line per key).
+-- Env: NVIM_PLUGIN, INFILL_SERVER, INFILL_MODEL, WORK, MODE, OUT (one line per key: index,
+-- key, ms until the screen showed the server's answer for the text ('-': not before the
+-- next key, 'none': no suggestion there), and 1 when the first thing shown after the key
+-- was not that answer (a new answer was needed, not the rest of the one being typed)).
 local mode = os.getenv('MODE')
 vim.opt.runtimepath:prepend(os.getenv('NVIM_PLUGIN'))
 vim.cmd('filetype on')
@@ -15,15 +18,17 @@ local infill = require('infill').setup({
   builtin = mode == 'builtin',
   -- the defaults a user gets (time budget and limit on)
 })
-local GAP = 400 -- ms between keystrokes: longer than the built-in's 200 ms debounce
+local GAP = 500 -- ms between keystrokes: room for the built-in's 200 ms debounce and the model
 local body = table.concat({
-  '    total = 0',
-  '    for value in values:',
-  '        total += value',
-  '    return total / len(values)',
+  '    ordered = sorted(values)',
+  '    count = len(ordered)',
+  '    middle = count // 2',
+  '    if count % 2 == 1:',
+  '        return ordered[middle]',
+  '    return (ordered[middle - 1] + ordered[middle]) / 2',
 }, '\n')
-local file = os.getenv('WORK') .. '/mean.py'
-vim.fn.writefile({ 'def mean(values):', '    """Return the arithmetic mean of values."""', '' }, file)
+local file = os.getenv('WORK') .. '/median.py'
+vim.fn.writefile({ 'def median(values):', '    """Return the median of values."""', '' }, file)
 vim.cmd('edit ' .. vim.fn.fnameescape(file))
 local out = assert(io.open(os.getenv('OUT'), 'w'))
 
@@ -61,8 +66,8 @@ local function next_key()
   end
   local key = body:sub(i, i)
   local sent = vim.uv.hrtime()
-  local changes = {} -- { ms, text } each time what is on screen changed
-  local last
+  local changes = {} -- { ms, text } at the first poll and each time what is on screen changed
+  local last = false -- (nothing polled yet: nil is "no ghost text")
   vim.api.nvim_feedkeys(key == '\n' and vim.api.nvim_replace_termcodes('<CR>', true, false, true) or key, 'n', false)
   local timer = vim.uv.new_timer()
   timer:start(1, 1, vim.schedule_wrap(function()
@@ -83,7 +88,9 @@ local function next_key()
     elseif last == want then
       at = string.format('%.1f', changes[#changes][1])
     end
-    out:write(string.format('%d\t%s\t%s\n', i, key == '\n' and '\\n' or key, at))
+    -- Whether the screen had to change: what showed right after the key was not the answer.
+    local fresh = (changes[1] and changes[1][2]) ~= want and 1 or 0
+    out:write(string.format('%d\t%s\t%s\t%d\n', i, key == '\n' and '\\n' or key, at, fresh))
     next_key()
   end))
 end
