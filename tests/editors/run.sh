@@ -48,6 +48,7 @@ nvim_run() {   # nvim_run NAME NVIM SCRIPT [ENV...]
 }
 
 if wants nvim; then
+  nvim_run nvim-0.10 "$EDITORS/nvim-0.10/bin/nvim" nvim.lua
   nvim_run nvim-0.11 "$EDITORS/nvim-0.11/bin/nvim" nvim.lua
   if [ -x "$EDITORS/nvim-0.12/bin/nvim" ]; then
     nvim_run nvim-0.12 "$EDITORS/nvim-0.12/bin/nvim" nvim.lua
