@@ -40,14 +40,16 @@ wait_for() {   # wait_for PATTERN [TRIES of 0.2 s]
   return 1
 }
 wait_for 'greet\.py' || { fail "hx did not start: $(screen)"; exit 1; }
+# Helix writes the server's stderr to its log: wait until the model is loaded.
+for _ in $(seq 300); do grep -q 'loaded model=' "$T/cache/helix/helix.log" 2>/dev/null && break; sleep 0.2; done
 tmux send-keys -t "$S" j j A
 tmux send-keys -t "$S" -l 'return '
-# The popup: a row below line 3 ending in the item's kind ("text"). C-x asks (again): the
-# first ask may come before the server has loaded the model.
+# The popup: a row below line 3 ending in the item's kind ("text"). Helix asks by
+# itself once typing pauses; C-x asks again if it did not.
 popup=''
 for _ in $(seq 30); do
+  if wait_for ' text *$' 5; then popup=$(screen | grep -E ' text *$' | head -1); break; fi
   tmux send-keys -t "$S" C-x
-  if wait_for ' text *$' 15; then popup=$(screen | grep -E ' text *$' | head -1); break; fi
 done
 if [ -z "$popup" ]; then fail "no completion popup: $(screen)"; exit 1; fi
 label=$(sed -E 's/^ *~? *//; s/ +text *$//; s/…$//' <<<"$popup")
