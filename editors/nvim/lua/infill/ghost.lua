@@ -124,7 +124,7 @@ local function follow(bufnr, s)
   shown.replace_end = math.max(col, shown.replace_end + #typed)
 end
 
--- After a change: follow the text, then ask again.
+-- After a change or a move: follow the text, then ask again.
 local function on_change(bufnr)
   local s = state(bufnr)
   follow(bufnr, s)
@@ -160,21 +160,10 @@ end
 --- Starts ghost text in a buffer.
 function M.attach(bufnr)
   local group = vim.api.nvim_create_augroup('infill.ghost.' .. bufnr, { clear = true })
-  vim.api.nvim_create_autocmd({ 'TextChangedI', 'TextChangedP' }, {
+  -- A change and a move are the same to us: the suggestion follows the text (or goes),
+  -- and the place is asked for (once per text and cursor).
+  vim.api.nvim_create_autocmd({ 'TextChangedI', 'TextChangedP', 'CursorMovedI' }, {
     group = group, buffer = bufnr, callback = function() on_change(bufnr) end,
-  })
-  vim.api.nvim_create_autocmd('CursorMovedI', {
-    group = group, buffer = bufnr,
-    callback = function()
-      local s = state(bufnr)
-      local row, col = cursor()
-      if s.shown and (s.shown.row ~= row or s.shown.col ~= col) and vim.api.nvim_buf_get_changedtick(bufnr) == (s.asked or {})[1] then
-        -- moved without typing: the suggestion no longer belongs here
-        s.shown = nil
-        render(bufnr, s)
-      end
-      request(bufnr)
-    end,
   })
   vim.api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, {
     group = group, buffer = bufnr, callback = function() M.dismiss(bufnr) end,
