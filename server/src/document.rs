@@ -234,12 +234,13 @@ impl Document {
         self.edited_at = Some(Instant::now());
         let Some(range) = range else {
             let old_end = self.rope.len_bytes();
-            let removed = self.rope.to_string();
             self.rope = Rope::from_str(text);
             self.syntax.reset();
             self.recent_edits.clear();
             self.prompt_start = None;
-            return (ByteEdit { start: 0, old_end, new_end: text.len() }, removed);
+            // No copy of the old text: a full-text change ends the history (nothing before
+            // it can be undone), so its undo is never used.
+            return (ByteEdit { start: 0, old_end, new_end: text.len() }, String::new());
         };
         let (a, b) = (range.start, range.end);
         let (first, last): (Position, Position) =
