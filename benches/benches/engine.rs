@@ -5,7 +5,9 @@
 //! time per token beside the time to read the weights once at the measured bandwidth.
 //!
 //! Run: `cargo bench -p infill-benches --bench engine` (set `INFILL_BENCH_NO_LLAMA=1`
-//! to skip building and running llama.cpp; `INFILL_BENCH_THREADS` to change threads).
+//! to skip building and running llama.cpp; `INFILL_BENCH_THREADS` to change threads;
+//! `INFILL_BENCH_MODEL=qwen2.5-coder-0.5b/q8_0` (or a path) for another model: stock
+//! candle's `quantized_llama` runs only on llama files).
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report; it is no LSP server")]
 
 use std::fs::File;
@@ -15,11 +17,11 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
-use infill_benches::{peak_rss_bytes, read_bandwidth, rss_bytes, test_model};
+use infill_benches::{bench_model, peak_rss_bytes, read_bandwidth, rss_bytes};
 use infill_model::{EngineOptions, Model};
 use serde_json::Value;
 
-const PREFILL: [usize; 4] = [64, 256, 512, 1024];
+const PREFILL: [usize; 5] = [64, 256, 512, 1024, 2048];
 const DECODE_DEPTHS: [usize; 2] = [0, 1000];
 const DECODE_TOKENS: usize = 32;
 const REPEATS: usize = 2;
@@ -171,12 +173,12 @@ fn main() {
     let threads: usize = std::env::var("INFILL_BENCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     // candle's matrix code sizes its work by this; both engines see the same.
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    let path = test_model();
+    let path = bench_model();
     let file_mb = std::fs::metadata(&path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
     println!("model: {} ({file_mb:.1} MB), {threads} threads", path.display());
     let rss_before = rss_bytes().unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 2048, prefill_chunk: 64 }).expect("load");
+    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 4096, prefill_chunk: 64, ..EngineOptions::default() }).expect("load");
     let peak_after_load = peak_rss_bytes().unwrap_or(0);
     println!(
         "memory: peak RSS after loading {:.0} MB (process before: {:.0} MB); target < file + 150 MB = {:.0} MB",
@@ -186,9 +188,16 @@ fn main() {
     );
     let ours = pool.install(|| ours(&mut model, 64));
     let weight_bytes = model.transformer.projection_bytes() as f64;
+    let llama = model.transformer.hparams().architecture == infill_model::Architecture::Llama;
     drop(model);
     let bandwidth = pool.install(read_bandwidth);
-    let stock = pool.install(|| stock(&path));
+    // Stock candle's quantized_llama reads llama files only; NaN marks the others.
+    let stock = if llama {
+        pool.install(|| stock(&path))
+    } else {
+        let none = vec![f64::NAN; PREFILL.len().max(DECODE_DEPTHS.len())];
+        Figures { prefill_tps: none.clone(), decode_tps: none, cold_1000_ms: f64::NAN, warm_ms: [f64::NAN; 2] }
+    };
     let peer = llama_cpp(&path, threads);
     println!();
     println!("{:<28} {:>10} {:>12} {:>10} {:>12} {:>10}", "", "infill", "stock candle", "ratio", "llama.cpp", "ratio");

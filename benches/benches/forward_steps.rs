@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use infill_benches::test_model;
+use infill_benches::bench_model;
 use infill_model::{EngineOptions, Model};
 
 fn tokens(n: usize, seed: u64) -> Vec<u32> {
@@ -37,8 +37,8 @@ fn measured_decode_step(model: &mut Model, token: u32) -> usize {
 fn main() {
     let threads: usize = std::env::var("INFILL_BENCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    let path = test_model();
-    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 2048, prefill_chunk: 64 }).expect("load");
+    let path = bench_model();
+    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 2048, prefill_chunk: 64, ..EngineOptions::default() }).expect("load");
     // INFILL_STEPS=decode skips the measured prefill (callgrind runs the rest slowly too).
     let decode_only = std::env::var("INFILL_STEPS").is_ok_and(|s| s == "decode");
     let start = Instant::now();
@@ -46,7 +46,11 @@ fn main() {
         model.cache.truncate(0);
         model.transformer.forward(&tokens(64, 1), &mut model.cache).expect("prompt");
     } else {
-        measured_prefill_256(&mut model, &tokens(256, 1));
+        // INFILL_REPEAT=N runs the prefill N times (for a sampling profiler).
+        let repeat: u32 = std::env::var("INFILL_REPEAT").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+        for _ in 0..repeat {
+            measured_prefill_256(&mut model, &tokens(256, 1));
+        }
     }
     let prefill = start.elapsed();
     model.cache.truncate(64);

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod replay;
+
 /// Summary of many timed samples.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
@@ -66,7 +68,20 @@ fn proc_status_kib(key: &str) -> Option<u64> {
     line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
-pub use infill_tests::test_model;
+pub use infill_tests::{synthetic_model, test_model};
+
+/// The model a benchmark runs: `INFILL_BENCH_MODEL` as a path, or as `SHAPE/QUANT` for
+/// a synthetic file with a real model's shapes (`qwen2.5-coder-0.5b/q8_0`, see
+/// [`synthetic_model`]); the real test model when unset.
+pub fn bench_model() -> std::path::PathBuf {
+    match std::env::var("INFILL_BENCH_MODEL") {
+        Ok(spec) => match spec.split_once('/') {
+            Some((shape, quant)) if !std::path::Path::new(&spec).exists() => synthetic_model(shape, quant),
+            _ => spec.into(),
+        },
+        Err(_) => test_model(),
+    }
+}
 
 /// Memory read bandwidth in bytes per second on the current rayon pool: the best of
 /// three passes summing a 512 MiB buffer (far larger than any cache), split over the

@@ -32,6 +32,11 @@ pub(crate) struct Kept {
     pub(crate) header_text: String,
 }
 
+/// Tokens a fresh cut of a `budget`-token prefix leaves free for typing.
+pub(crate) fn typing_room(budget: usize) -> usize {
+    budget - (budget as f32 * FRESH_CUT_FILL) as usize
+}
+
 fn encode(tokenizer: &dyn Tokenize, text: &str) -> Result<Vec<u32>, ContextError> {
     tokenizer.encode(text).map_err(ContextError::Tokenizer)
 }

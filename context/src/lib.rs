@@ -33,7 +33,7 @@ pub use cross_file::{OtherFile, Snippet, SnippetKind};
 pub use finish::Finisher;
 pub use format::PromptFormat;
 pub use language::Language;
-pub use prompt::{build, PartCounts, PrefixAnchor, Prompt, PromptInput, PromptOptions};
+pub use prompt::{build, MiddleAnchor, PartCounts, PrefixAnchor, Prompt, PromptInput, PromptOptions};
 pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
 pub use text::IndentStyle;

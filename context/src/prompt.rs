@@ -1,6 +1,8 @@
 //! Assembling the prompt: the format's special tokens, other files' snippets, the
 //! path, the prefix and the suffix, each fitted to its share of the token budget.
 
+use std::sync::Arc;
+
 use ropey::Rope;
 use tree_sitter::Tree;
 
@@ -11,7 +13,7 @@ use crate::format::{FileLayout, PromptFormat};
 use crate::language::Language;
 use crate::scopes;
 use crate::shape::{self, Shape, ShapeDecision};
-use crate::text::IndentStyle;
+use crate::text::{floor_char_str, IndentStyle};
 use crate::tokens::{SpecialTokens, Tokenize};
 use crate::ContextError;
 
@@ -38,14 +40,71 @@ pub struct PromptInput<'a> {
 }
 
 /// Where a prompt's text started in its buffer, and the scope header lines put above
-/// it: the next request's anchor. The caller moves `start` along with edits after it
-/// and drops the anchor on an edit before it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// it: the next request's anchor. The caller keeps it while edits come after `start`,
+/// drops it on an edit before `start`, and drops `middle` on an edit before `middle.at`.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrefixAnchor {
     /// A byte offset at a line start (0: the buffer's start).
     pub start: usize,
     /// The scope header lines above it.
     pub headers: String,
+    /// Fill-in-the-middle prompts: the prompt's head frozen where the user started
+    /// typing, so that typing there only appends tokens.
+    pub middle: Option<Arc<MiddleAnchor>>,
+}
+
+/// A fill-in-the-middle prompt's head (everything up to and including the middle
+/// token) frozen at the place where the user started typing.
+///
+/// While the user types at that place, the text before it and the text after the
+/// cursor stay what they were, so the prompt `head + typed` (the text typed since,
+/// written after the middle token, where a fill-in-the-middle model expects the start
+/// of the middle) is exactly the prompt for the current text, and each keystroke only
+/// appends tokens: the model's cached keys and values for the head stay valid. The
+/// anchor is left (and a fresh head built) when the cursor moves away, the text before
+/// `at` or after the cursor changes, or the typed text outgrows the budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MiddleAnchor {
+    /// Where the typed text begins: the frozen prefix ends here.
+    pub at: usize,
+    /// A hash of the buffer's text from the prompt's start to `at`: the head holds
+    /// only while that text is unchanged.
+    pub before: u64,
+    /// The frozen suffix: the text that must follow the cursor.
+    pub suffix: String,
+    /// The head's token ids.
+    pub ids: Vec<u32>,
+    /// The head as text, special tokens spelled out.
+    pub text: String,
+    /// Where the head's tokens went.
+    pub counts: PartCounts,
+    /// Other files' snippets in the head.
+    pub snippets: Vec<Snippet>,
+    /// The options the head was built with (a change of format, tokens or budget
+    /// needs a new head).
+    pub options: PromptOptions,
+}
+
+/// Most bytes typed at one place before the head is rebuilt there (a fresh head cuts
+/// the prefix anew and so keeps the budget's room for typing).
+const MAX_TYPED_BYTES: usize = 4096;
+
+impl MiddleAnchor {
+    /// The text typed since the head was frozen, when the anchor still describes the
+    /// buffer: the cursor at or after `at`, not too far, followed by the frozen suffix.
+    fn typed(&self, rope: &Rope, start: usize, cursor: usize, options: &PromptOptions) -> Option<String> {
+        if *options != self.options || cursor < self.at || cursor - self.at > MAX_TYPED_BYTES {
+            return None;
+        }
+        if crate::text::hash_slice(rope, start..self.at) != Some(self.before) {
+            return None;
+        }
+        let end = cursor.checked_add(self.suffix.len())?;
+        if end > rope.len_bytes() || !crate::text::slice_equals(rope, cursor, &self.suffix) {
+            return None;
+        }
+        Some(rope.get_byte_slice(self.at..cursor)?.to_string())
+    }
 }
 
 /// How prompts are laid out and how large they may be.
@@ -81,6 +140,8 @@ pub struct PartCounts {
     pub prefix: usize,
     /// The text after the cursor.
     pub suffix: usize,
+    /// Text typed since a fill-in-the-middle head was frozen, after the middle token.
+    pub middle: usize,
     /// Scope header lines kept above a cut prefix.
     pub scope_lines: usize,
 }
@@ -88,7 +149,7 @@ pub struct PartCounts {
 impl PartCounts {
     /// All tokens.
     pub fn total(&self) -> usize {
-        self.headers + self.cross_file + self.prefix + self.suffix
+        self.headers + self.cross_file + self.prefix + self.suffix + self.middle
     }
 }
 
@@ -114,6 +175,8 @@ pub struct Prompt {
     pub snippets: Vec<Snippet>,
     /// Where the prefix starts in the buffer, for the next request.
     pub prefix_anchor: PrefixAnchor,
+    /// Whether the head came from the anchor (only typed text after it is new).
+    pub anchored: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,6 +185,7 @@ enum Part {
     CrossFile,
     Prefix,
     Suffix,
+    Middle,
 }
 
 /// Ids and text laid end to end.
@@ -139,6 +203,7 @@ impl Assembly<'_> {
             Part::CrossFile => self.counts.cross_file += n,
             Part::Prefix => self.counts.prefix += n,
             Part::Suffix => self.counts.suffix += n,
+            Part::Middle => self.counts.middle += n,
         }
     }
 
@@ -181,7 +246,8 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
         finisher,
         format,
         snippets,
-        prefix_anchor: PrefixAnchor { start: cursor, headers: String::new() },
+        prefix_anchor: PrefixAnchor { start: cursor, ..PrefixAnchor::default() },
+        anchored: false,
     };
     if decision.shape == Shape::Nothing {
         return Ok(empty(asm, finisher, Vec::new()));
@@ -190,6 +256,25 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
     let layout = format.layout(&tokens);
     let fim = format.is_fim();
     let comment = input.language.line_comment();
+
+    // Typing where the previous head was frozen: the head as it was, the typed text after it.
+    if let Some(anchor) = input.prefix_anchor.filter(|_| fim) {
+        if let Some(middle) = &anchor.middle {
+            if let Some(typed) = middle.typed(input.rope, anchor.start, cursor, options) {
+                let mut ids = tokenizer.encode(&typed).map_err(ContextError::Tokenizer)?;
+                if middle.ids.len() + ids.len() <= options.budget {
+                    let heal = heal_last(tokenizer, &mut ids);
+                    let shown = floor_char_str(&typed, typed.len().saturating_sub(heal.len()));
+                    asm.ids = middle.ids.clone();
+                    asm.text = middle.text.clone();
+                    asm.counts = middle.counts;
+                    asm.kept(Part::Middle, &typed[..shown], &ids);
+                    let snippets = middle.snippets.clone();
+                    return Ok(Prompt { heal, prefix_anchor: anchor.clone(), anchored: true, ..empty(asm, finisher, snippets) });
+                }
+            }
+        }
+    }
 
     if tokens.add_bos {
         asm.special(tokens.bos);
@@ -250,40 +335,59 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
         }
     }
 
-    // The suffix gets its share of what is left, and more when the prefix is short;
-    // the prefix takes the rest.
+    // The suffix gets its share of what is left, and more when the prefix is short,
+    // always leaving the prefix room to grow while the user types (a fresh cut fills
+    // only part of its share); the prefix takes the rest.
     let reserved = 3; // the suffix and middle tokens, and slack
     let left = options.budget.saturating_sub(asm.ids.len() + reserved);
     let suffix_share = if fim { (left as f32 * options.suffix_share) as usize } else { 0 };
     let headers = |cut: usize| scopes::headers(input.rope, input.tree, cut);
-    let prefix = budget::prefix(tokenizer, input.rope, cursor, left - suffix_share, input.prefix_anchor, &headers)?;
+    let prefix_budget = left - suffix_share;
+    let prefix = budget::prefix(tokenizer, input.rope, cursor, prefix_budget, input.prefix_anchor, &headers)?;
     let suffix = if fim {
-        budget::suffix(tokenizer, input.rope, cursor, left.saturating_sub(prefix.ids.len()))?
+        let after_prefix = left.saturating_sub(prefix.ids.len());
+        let room = budget::typing_room(prefix_budget);
+        budget::suffix(tokenizer, input.rope, cursor, after_prefix.saturating_sub(room).max(suffix_share).min(after_prefix))?
     } else {
         Kept::default()
     };
     asm.counts.scope_lines = prefix.headers;
     let mut heal = Vec::new();
+    let mut middle = None;
     if fim {
         asm.kept(Part::Prefix, &prefix.text, &prefix.ids);
         asm.special(tokens.fim_suffix);
         asm.kept(Part::Suffix, &suffix.text, &suffix.ids);
         asm.special(tokens.fim_middle);
+        middle = Some(Arc::new(MiddleAnchor {
+            at: cursor,
+            before: crate::text::hash_slice(input.rope, prefix.boundary..cursor).unwrap_or_default(),
+            suffix: suffix.text.clone(),
+            ids: asm.ids.clone(),
+            text: asm.text.clone(),
+            counts: asm.counts,
+            snippets: snippets.clone(),
+            options: *options,
+        }));
     } else {
         // Token healing: the cursor may sit inside the last token (half a word, part of
         // an indentation): take it off and make the answer start with its bytes.
         let mut ids = prefix.ids.clone();
         if ids.len() > 1 {
-            if let Some(last) = ids.pop() {
-                heal = tokenizer.token_bytes(last).to_vec();
-            }
+            heal = heal_last(tokenizer, &mut ids);
         }
-        let shown = prefix.text.len().saturating_sub(heal.len());
-        let shown = crate::text::floor_char_str(&prefix.text, shown);
+        let shown = floor_char_str(&prefix.text, prefix.text.len().saturating_sub(heal.len()));
         asm.kept(Part::Prefix, &prefix.text[..shown], &ids);
     }
-    let prefix_anchor = PrefixAnchor { start: prefix.boundary, headers: prefix.header_text };
+    let prefix_anchor = PrefixAnchor { start: prefix.boundary, headers: prefix.header_text, middle };
     Ok(Prompt { heal, prefix_anchor, ..empty(asm, finisher, snippets) })
+}
+
+/// Token healing: takes the last token off `ids` and returns its bytes, which the
+/// answer must begin with (the cursor may sit inside that token: half a word, part of
+/// an indentation).
+fn heal_last(tokenizer: &dyn Tokenize, ids: &mut Vec<u32>) -> Vec<u8> {
+    ids.pop().map(|last| tokenizer.token_bytes(last).to_vec()).unwrap_or_default()
 }
 
 /// Other files' snippets grouped by file, as written in the prompt.

@@ -37,6 +37,44 @@ pub(crate) fn floor_char(rope: &Rope, byte: usize) -> usize {
     rope.char_to_byte(rope.byte_to_char(byte.min(rope.len_bytes())))
 }
 
+/// Whether the bytes of `rope` from `start` are `text` (false when they run past the end).
+pub(crate) fn slice_equals(rope: &Rope, start: usize, text: &str) -> bool {
+    let Some(end) = start.checked_add(text.len()).filter(|&end| end <= rope.len_bytes()) else {
+        return false;
+    };
+    if text.is_empty() {
+        return true;
+    }
+    // Compare chunk by chunk: no copy of the slice.
+    let (chunks, chunk_start, _, _) = rope.chunks_at_byte(start);
+    let mut at = chunk_start;
+    let mut rest = text.as_bytes();
+    for chunk in chunks {
+        let bytes = chunk.as_bytes();
+        let from = start.saturating_sub(at).min(bytes.len());
+        let take = (bytes.len() - from).min(rest.len());
+        if bytes[from..from + take] != rest[..take] {
+            return false;
+        }
+        rest = &rest[take..];
+        at += bytes.len();
+        if rest.is_empty() || at >= end {
+            break;
+        }
+    }
+    rest.is_empty()
+}
+
+/// A hash of the bytes `range` of `rope` (`None` when the range is out of bounds).
+pub(crate) fn hash_slice(rope: &Rope, range: std::ops::Range<usize>) -> Option<u64> {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    for chunk in rope.get_byte_slice(range)?.chunks() {
+        hasher.write(chunk.as_bytes());
+    }
+    Some(hasher.finish())
+}
+
 /// The largest char boundary of `text` at or before `byte`.
 pub(crate) fn floor_char_str(text: &str, byte: usize) -> usize {
     let mut byte = byte.min(text.len());

@@ -258,3 +258,82 @@ fn the_prompt_start_stays_put_while_typing() {
     assert!(starts[0] > 0, "the text is over the budget");
     assert!((1..=8).contains(&moves), "the start moved {moves} times in 120 lines typed: {starts:?}");
 }
+
+/// Typing at one place with a fill-in-the-middle format: after the first prompt, each
+/// keystroke's prompt is the frozen head plus the typed text after the middle token,
+/// so only appended tokens are new; leaving the place (or changing the text around
+/// it) builds a fresh head.
+#[test]
+fn typing_at_a_frozen_head_only_appends_tokens() {
+    let tokenizer = ToyTokenizer::new();
+    let format = PromptFormat::QwenCoder;
+    let options = PromptOptions::new(format, tokenizer.special_tokens(format), 300);
+    let body: String = (0..60).map(|i| format!("    total += weight({i})\n")).collect();
+    let mut text = format!("def score(items):\n    total = 0\n{body}    return total\n\n\ndef other():\n    pass\n");
+    let start = text.find("    return").expect("the return line");
+    let build_at = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>| {
+        let rope = Rope::from_str(text);
+        let input = PromptInput {
+            rope: &rope,
+            cursor,
+            path: "score.py",
+            repo: Some("demo"),
+            language: Language::Python,
+            tree: None,
+            others: &[],
+            prefix_anchor: anchor,
+        };
+        build(&input, &options, &tokenizer).expect("prompt")
+    };
+    let fresh = build_at(&text, start, None);
+    assert!(!fresh.anchored);
+    let head = fresh.prefix_anchor.middle.clone().expect("a FIM prompt freezes its head");
+    assert_eq!(head.ids, fresh.ids, "the fresh prompt is the head");
+    let mut anchor = fresh.prefix_anchor.clone();
+    let typed = "    if not items:\n        return 0\n    ";
+    for (i, c) in typed.char_indices() {
+        text.insert(start + i, c);
+        let cursor = start + i + c.len_utf8();
+        let prompt = build_at(&text, cursor, Some(&anchor));
+        assert!(prompt.anchored, "keystroke {i} keeps the head");
+        assert_eq!(prompt.ids[..head.ids.len()], head.ids[..], "keystroke {i}: the head's ids come first");
+        assert_eq!(prompt.ids.len(), head.ids.len() + prompt.counts.middle);
+        assert_eq!(prompt.ids.len(), prompt.counts.total());
+        let shown = format!("{}{}", &prompt.text[head.text.len()..], String::from_utf8_lossy(&prompt.heal));
+        assert_eq!(shown, typed[..=i], "keystroke {i}: the typed text follows the middle token (healed bytes included)");
+        assert!(prompt.ids.len() <= 300);
+        anchor = prompt.prefix_anchor;
+    }
+    let cursor = start + typed.len();
+    // The same place, asked again: still the head.
+    assert!(build_at(&text, cursor, Some(&anchor)).anchored);
+    // The cursor one line up (inside the typed text): the text after it is no longer the frozen suffix.
+    let up = text[..cursor - 4].rfind('\n').expect("a line above") + 1;
+    assert!(!build_at(&text, up, Some(&anchor)).anchored, "the cursor left the place");
+    // A change after the cursor, or before the place, gives a fresh head.
+    let mut after = text.clone();
+    after.insert_str(cursor + 20, "# note\n");
+    assert!(!build_at(&after, cursor, Some(&anchor)).anchored, "the suffix changed");
+    let mut before = text.clone();
+    before.insert(start - 30, 'x');
+    assert!(!build_at(&before, cursor + 1, Some(&anchor)).anchored, "the prefix changed");
+    // Other options (budget, format) need another head.
+    let wider = PromptOptions { budget: 400, ..options };
+    let rope = Rope::from_str(&text);
+    let input = PromptInput {
+        rope: &rope,
+        cursor,
+        path: "score.py",
+        repo: Some("demo"),
+        language: Language::Python,
+        tree: None,
+        others: &[],
+        prefix_anchor: Some(&anchor),
+    };
+    assert!(!build(&input, &wider, &tokenizer).expect("prompt").anchored);
+    // A fresh head at the new place matches what a prompt without any anchor says
+    // about the text (the same prefix and suffix, cut the same way).
+    let rebased = build_at(&text, up, Some(&anchor));
+    let cold = build_at(&text, up, Some(&infill_context::PrefixAnchor { middle: None, ..anchor.clone() }));
+    assert_eq!(rebased.ids, cold.ids);
+}

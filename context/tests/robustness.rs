@@ -22,7 +22,7 @@ fn check(text: &str, language: Language, cursor: usize) {
     let parsed = Syntax::new(language).snapshot().parse(&rope, LIMIT);
     assert!(started.elapsed() < LIMIT * 10, "parse time bounded: {:?}", started.elapsed());
     for format in PromptFormat::all() {
-        let anchor = |start: usize| PrefixAnchor { start, headers: "fn f() {\n".into() };
+        let anchor = |start: usize| PrefixAnchor { start, headers: "fn f() {\n".into(), middle: None };
         for (budget, anchor) in [(16, None), (300, Some(anchor(cursor / 2))), (2048, Some(anchor(cursor.saturating_sub(40))))] {
             let input = PromptInput {
                 rope: &rope,
@@ -91,4 +91,78 @@ fn random_text_cursors_and_answers_never_panic() {
             assert!(shown.len() <= raw.len() * 4 + 8, "post-processing only trims and re-indents");
         }
     }
+}
+
+/// Random typing, deleting and cursor moves with the anchor each prompt returns, as
+/// the server keeps it: every prompt, anchored or fresh, is a fill-in-the-middle
+/// prompt of the buffer as it is now (its prefix ends at the cursor, its suffix
+/// begins there), with the budget kept.
+#[test]
+fn anchored_prompts_always_describe_the_current_buffer() {
+    let tokenizer = ToyTokenizer::new();
+    let format = PromptFormat::QwenCoder;
+    let options = PromptOptions::new(format, tokenizer.special_tokens(format), 200);
+    let mut rng = fastrand::Rng::with_seed(11);
+    let alphabet: Vec<char> = "ab_ 1\n(){}:é€".chars().collect();
+    let mut text: String = (0..80).map(|i| format!("line_{i} = f({i})\n")).collect();
+    let mut cursor = text.len() / 2;
+    let mut anchor: Option<PrefixAnchor> = None;
+    let mut anchored = 0;
+    for step in 0..3000 {
+        match rng.usize(0..20) {
+            0 => cursor = rng.usize(0..=text.len()),
+            1 if cursor > 0 => {
+                let from = (0..cursor).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                text.replace_range(from..cursor, "");
+                cursor = from;
+            }
+            2 => {
+                let at = rng.usize(0..=text.len());
+                let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                text.insert(at, 'z');
+                if at < cursor {
+                    cursor += 1;
+                }
+            }
+            _ => {
+                let c = alphabet[rng.usize(0..alphabet.len())];
+                text.insert(cursor, c);
+                cursor += c.len_utf8();
+            }
+        }
+        while !text.is_char_boundary(cursor) {
+            cursor -= 1;
+        }
+        // The server drops the anchor on an edit before its start; the builder must
+        // catch everything else itself.
+        let rope = Rope::from_str(&text);
+        let input = PromptInput {
+            rope: &rope,
+            cursor,
+            path: "a.py",
+            repo: None,
+            language: Language::Python,
+            tree: None,
+            others: &[],
+            prefix_anchor: anchor.as_ref().filter(|a| a.start <= cursor),
+        };
+        let prompt = build(&input, &options, &tokenizer).expect("prompt");
+        assert!(prompt.ids.len() <= 200, "step {step}: over budget");
+        assert_eq!(tokenizer.render(&prompt.ids), prompt.text);
+        if prompt.ids.is_empty() {
+            continue; // nothing to complete here (mid-identifier)
+        }
+        anchored += usize::from(prompt.anchored);
+        let rendered = &prompt.text;
+        let (_, rest) = rendered.split_once("<|fim_prefix|>").expect("prefix marker");
+        let (prefix, rest) = rest.split_once("<|fim_suffix|>").expect("suffix marker");
+        let (suffix, middle) = rest.split_once("<|fim_middle|>").expect("middle marker");
+        let before = format!("{prefix}{middle}{}", String::from_utf8_lossy(&prompt.heal));
+        let headers = &prompt.prefix_anchor.headers;
+        let before = before.strip_prefix(headers.as_str()).unwrap_or(&before);
+        assert!(text[..cursor].ends_with(before), "step {step}: the prompt's prefix is not the text before the cursor");
+        assert!(text[cursor..].starts_with(suffix), "step {step}: the prompt's suffix is not the text after the cursor");
+        anchor = Some(prompt.prefix_anchor);
+    }
+    assert!(anchored > 1000, "only {anchored} of 3000 prompts kept their head");
 }

@@ -8,12 +8,15 @@
 
 mod job;
 mod sampling;
+mod slots;
 mod worker;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use candle_core::Device;
 
@@ -25,10 +28,12 @@ use crate::kv_cache::KvCache;
 use crate::tokenizer::ModelTokenizer;
 use crate::transformer::Transformer;
 
-pub use job::{Event, EventSink, Job, Report, Sampling, StopCheck, StopReason};
+pub use job::{Event, EventSink, Job, Priority, Report, Sampling, StopCheck, StopReason};
 
 /// Jobs that may wait for the engine.
 const QUEUE: usize = 8;
+/// Most KV cache slots (documents whose caches are kept at once).
+const MAX_SLOTS: usize = 8;
 
 /// How to run a model.
 #[derive(Debug, Clone)]
@@ -37,13 +42,16 @@ pub struct EngineOptions {
     pub threads: usize,
     /// Most positions the KV cache holds (capped by the model's context length).
     pub max_context: usize,
-    /// Prompt tokens evaluated between two cancellation checks.
+    /// Prompt tokens evaluated in one forward pass.
     pub prefill_chunk: usize,
+    /// Memory for KV caches: as many documents' caches (at most 8, at least 1) as fit
+    /// are kept, so switching between files costs nothing.
+    pub kv_memory: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { threads: physical_cores(), max_context: 4096, prefill_chunk: 64 }
+        EngineOptions { threads: physical_cores(), max_context: 4096, prefill_chunk: 64, kv_memory: 512 << 20 }
     }
 }
 
@@ -101,7 +109,9 @@ impl Model {
 
 /// A handle on the engine thread. Dropping it stops the thread after its current job.
 pub struct Engine {
-    jobs: Option<SyncSender<Job>>,
+    jobs: Option<SyncSender<worker::Queued>>,
+    /// Jobs submitted and not yet taken by the thread (background work yields to them).
+    waiting: Arc<AtomicUsize>,
     tokenizer: Arc<ModelTokenizer>,
     facts: Arc<ModelFacts>,
     path: PathBuf,
@@ -118,10 +128,23 @@ impl Engine {
 
     /// Starts the engine thread on a model already loaded.
     pub fn with_model(path: &Path, model: Model, options: EngineOptions) -> Result<Engine> {
-        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
+        let (tx, rx) = mpsc::sync_channel::<worker::Queued>(QUEUE);
         let tokenizer = model.tokenizer.clone();
         let facts = model.facts.clone();
         let capacity = model.cache.capacity();
+        let slot_bytes = model.cache.bytes_at_capacity().max(1);
+        let slots = (options.kv_memory / slot_bytes).clamp(1, MAX_SLOTS);
+        tracing::info!(
+            slots,
+            slot_mb = slot_bytes >> 20,
+            positions = capacity,
+            "KV caches: up to {} documents of {} positions ({} MB each when full)",
+            slots,
+            capacity,
+            slot_bytes >> 20
+        );
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let counter = waiting.clone();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads.max(1))
             .thread_name(|i| format!("infill-math-{i}"))
@@ -129,9 +152,9 @@ impl Engine {
             .map_err(|e| ModelError::EngineStopped(format!("cannot start the thread pool: {e}")))?;
         let thread = std::thread::Builder::new()
             .name("infill-engine".into())
-            .spawn(move || worker::run(model, rx, pool, options))
+            .spawn(move || worker::run(model, rx, pool, options, slots, counter))
             .map_err(|e| ModelError::EngineStopped(format!("cannot start the engine thread: {e}")))?;
-        Ok(Engine { jobs: Some(tx), tokenizer, facts, path: path.to_owned(), capacity, thread: Some(thread) })
+        Ok(Engine { jobs: Some(tx), waiting, tokenizer, facts, path: path.to_owned(), capacity, thread: Some(thread) })
     }
 
     /// Queues a job. Fails at once (never blocks) when the queue is full or the
@@ -140,7 +163,13 @@ impl Engine {
         let Some(jobs) = &self.jobs else {
             return Err(ModelError::EngineStopped("already shut down".into()));
         };
-        match jobs.try_send(job) {
+        // Counted before it is sent, so background work sees it at once.
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let sent = jobs.try_send((job, Instant::now()));
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        match sent {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(ModelError::EngineStopped("too many jobs are waiting".into())),
             Err(TrySendError::Disconnected(_)) => Err(ModelError::EngineStopped("the engine thread has exited".into())),

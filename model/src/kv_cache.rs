@@ -24,6 +24,11 @@ impl KvCache {
         Ok(KvCache { layers, tokens: Vec::with_capacity(capacity), capacity })
     }
 
+    /// Bytes the keys and values take when every position is filled.
+    pub fn bytes_at_capacity(&self) -> usize {
+        self.layers.iter().map(|(k, v)| (k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes()).sum()
+    }
+
     /// Tokens whose keys and values are held.
     pub fn len(&self) -> usize {
         self.tokens.len()

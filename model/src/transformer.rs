@@ -192,6 +192,16 @@ impl Transformer {
     /// Runs `tokens` at positions `cache.len()..`, writing their keys and values into
     /// the cache, and returns the logits after the last one (`[vocab]`).
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> CResult<Tensor> {
+        match self.forward_until(tokens, cache, &|| false)? {
+            Some(logits) => Ok(logits),
+            None => candle_core::bail!("the forward pass was interrupted"),
+        }
+    }
+
+    /// [`Transformer::forward`], asking `interrupt` before each layer: when it says
+    /// stop, the pass ends with `None` and the cache holds what it held before (the
+    /// layers already written for these positions are overwritten by the next pass).
+    pub fn forward_until(&self, tokens: &[u32], cache: &mut KvCache, interrupt: &dyn Fn() -> bool) -> CResult<Option<Tensor>> {
         let (seq, pos) = (tokens.len(), cache.len());
         if seq == 0 {
             candle_core::bail!("forward needs at least one token");
@@ -205,6 +215,9 @@ impl Transformer {
         let sin = self.sin.narrow(0, pos, seq)?;
         let mut x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
         for (layer, (k_cache, v_cache)) in self.layers.iter().zip(&cache.layers) {
+            if interrupt() {
+                return Ok(None);
+            }
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.hp.rms_eps as f32)?;
             let attn = self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (k_cache, v_cache))?;
             x = (x + attn)?;
@@ -216,7 +229,7 @@ impl Transformer {
         cache.push_tokens(tokens);
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.hp.rms_eps as f32)?;
         let last = x.i((.., seq - 1, ..))?;
-        self.output.forward_one(&last)?.squeeze(0)
+        self.output.forward_one(&last)?.squeeze(0).map(Some)
     }
 
     fn attention(

@@ -12,7 +12,7 @@ use common::tiny::{self, Tiny};
 use infill_model::{Engine, EngineOptions, Event, Job, Report, Sampling, StopReason};
 
 fn engine(path: &std::path::Path) -> Engine {
-    Engine::start(path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16 }).expect("engine")
+    Engine::start(path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, ..EngineOptions::default() }).expect("engine")
 }
 
 fn tiny_engine() -> Engine {
@@ -25,6 +25,8 @@ fn tiny_engine() -> Engine {
 fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnOnce(&mut Job)) -> (Vec<String>, Vec<Event>, Report) {
     let (tx, rx) = mpsc::channel();
     let mut job = Job {
+        slot: 0,
+        priority: infill_model::Priority::Foreground,
         prompt,
         heal: Vec::new(),
         max_tokens,
@@ -74,9 +76,14 @@ fn the_same_prompt_twice_reuses_the_cache_and_gives_the_same_text() {
     let (_, _, cold) = run(&engine, p.clone(), 8, |_| {});
     let (_, _, warm) = run(&engine, p.clone(), 8, |_| {});
     assert_eq!(cold.reused_tokens, 0);
-    assert_eq!(warm.reused_tokens, p.len() - 1, "all but the last prompt token come from the cache");
-    assert_eq!(warm.evaluated_tokens, 1);
+    assert_eq!(warm.reused_tokens, p.len(), "every prompt token comes from the cache");
+    assert_eq!(warm.evaluated_tokens, 0);
+    assert_eq!(warm.resumed_tokens, cold.generated_tokens, "and the earlier answer's tokens too");
     assert_eq!(cold.text, warm.text, "greedy decoding over reused keys gives the same answer");
+    // Another sampler cannot take the earlier answer: all but the last prompt token are reused.
+    let (_, _, sampled) = run(&engine, p.clone(), 8, |job| job.sampling = Sampling { temperature: 1.0, top_p: 1.0, seed: 3 });
+    assert_eq!(sampled.reused_tokens, p.len() - 1);
+    assert_eq!((sampled.evaluated_tokens, sampled.resumed_tokens), (1, 0));
     // An edit in the middle keeps the prefix before it.
     let mut edited = p.clone();
     edited[10] = edited[10].wrapping_add(1) % 200;
@@ -91,6 +98,8 @@ fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling
     let flag = cancel.clone();
     let (tx, rx) = mpsc::channel();
     let job = Job {
+        slot: 0,
+        priority: infill_model::Priority::Foreground,
         prompt,
         heal: Vec::new(),
         max_tokens,
@@ -180,4 +189,94 @@ fn the_real_model_completes_code_and_reports_timings() {
     assert!(!report.text.trim().is_empty(), "{report:?}");
     assert!(report.text.contains("fibonacci"), "a 135M model still knows this one: {:?}", report.text);
     assert!(report.prefill_ms > 0.0 && report.ttft_ms >= report.prefill_ms);
+}
+
+/// Runs `job` on a fresh engine over the same file: the answer a cold evaluation gives.
+fn cold_text(path: &std::path::Path, prompt: Vec<u32>, max_tokens: usize) -> String {
+    let fresh = engine(path);
+    run(&fresh, prompt, max_tokens, |_| {}).2.text
+}
+
+fn tiny_path() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("infill-engine-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    tiny::write(&Tiny::new("llama", GgmlDType::Q8_0), &dir)
+}
+
+#[test]
+fn a_deadline_during_prefill_answers_at_once_and_the_prompt_is_finished_in_the_background() {
+    let path = tiny_path();
+    let engine = engine(&path);
+    let p: Vec<u32> = (0..300).map(|i| (i * 11 % 250) as u32).collect();
+    let (_, _, late) = run(&engine, p.clone(), 8, |job| job.deadline = Some(std::time::Instant::now()));
+    assert_eq!(late.stop, StopReason::TimeLimit);
+    assert_eq!(late.text, "");
+    assert!(late.pending_tokens > 0, "{late:?}");
+    // Nothing else to do: the engine finishes the prompt (a few ms for this model).
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, _, next) = run(&engine, p.clone(), 8, |_| {});
+    assert_eq!(next.reused_tokens, p.len() - 1, "the whole prompt was evaluated in the background");
+    assert_eq!(next.text, cold_text(&path, p, 8), "the same answer as a cold evaluation");
+}
+
+#[test]
+fn an_answer_cut_short_goes_on_where_it_stopped_when_asked_again() {
+    let path = tiny_path();
+    let engine = engine(&path);
+    let p = prompt(&engine, "the cat and the hat and the");
+    let cut = run_cancelling(&engine, p.clone(), 40, Sampling::default(), |e| matches!(e, Event::Text(_)));
+    let (_, _, again) = run(&engine, p.clone(), 40, |_| {});
+    let cold = cold_text(&path, p, 40);
+    assert_eq!(again.text, cold, "going on from a cut answer gives the cold answer");
+    if cut.stop == StopReason::Cancelled && cut.generated_tokens > 0 {
+        assert_eq!(again.resumed_tokens, cut.generated_tokens, "{cut:?} then {again:?}");
+        assert_eq!(again.evaluated_tokens, 0, "no prompt token evaluated again");
+    }
+}
+
+#[test]
+fn each_document_keeps_its_own_cache_up_to_the_memory_cap() {
+    let path = tiny_path();
+    let with_memory = |kv_memory| {
+        Engine::start(&path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, kv_memory }).expect("engine")
+    };
+    let a: Vec<u32> = (0..120).map(|i| (i * 3 % 250) as u32).collect();
+    let b: Vec<u32> = (0..120).map(|i| (i * 5 % 250 + 1) as u32).collect();
+    let in_slot = |slot| move |job: &mut Job| job.slot = slot;
+    let roomy = with_memory(64 << 20);
+    run(&roomy, a.clone(), 2, in_slot(1));
+    run(&roomy, b.clone(), 2, in_slot(2));
+    let (_, _, back) = run(&roomy, a.clone(), 2, in_slot(1));
+    assert_eq!(back.reused_tokens, a.len(), "document 1's cache survived document 2");
+    let tight = with_memory(1);
+    run(&tight, a.clone(), 2, in_slot(1));
+    run(&tight, b.clone(), 2, in_slot(2));
+    let (_, _, back) = run(&tight, a.clone(), 2, in_slot(1));
+    assert_eq!(back.reused_tokens, 0, "one slot: document 2 took it");
+}
+
+#[test]
+fn background_work_gives_way_to_a_request() {
+    let engine = engine(&common::test_model());
+    let long: Vec<u32> = (0..480).map(|i| (i * 13 % 40_000 + 100) as u32).collect();
+    let (tx, rx) = mpsc::channel();
+    let warm = Job {
+        priority: infill_model::Priority::Background,
+        max_tokens: 0,
+        slot: 7,
+        ..Job::new(long.clone(), Box::new(move |e| {
+            let _ = tx.send(e);
+        }))
+    };
+    engine.submit(warm).expect("submit");
+    // A request for another document right behind it.
+    let (_, _, request) = run(&engine, prompt(&engine, "def add(a, b):\n    return"), 4, |job| job.slot = 8);
+    let warmed = loop {
+        if let Event::Done(r) = rx.recv_timeout(Duration::from_secs(60)).expect("the warm job ends") {
+            break r;
+        }
+    };
+    assert_eq!(warmed.stop, StopReason::Cancelled, "{warmed:?}");
+    assert!(warmed.evaluated_tokens < long.len(), "it stopped early: {warmed:?}");
+    assert!(request.queue_ms < 200.0, "the request waited {} ms behind background work", request.queue_ms);
 }

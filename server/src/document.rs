@@ -114,6 +114,11 @@ impl Document {
         self.prompt_start = Some(anchor);
     }
 
+    /// Forgets where the last prompt started.
+    pub fn forget_prompt_start(&mut self) {
+        self.prompt_start = None;
+    }
+
     /// Keeps a parse's tree for the next one (unless the text moved on meanwhile in a
     /// way the tree cannot follow).
     pub fn store_syntax(&mut self, parsed: &infill_context::Parsed) {
@@ -284,9 +289,13 @@ impl Document {
     /// an edit next to the last one replaces it (typing is one region, not many).
     fn note_edit(&mut self, start: usize, old_end: usize, new_end: usize) {
         // Edits after the prompt's start leave it be; one before it (its header lines
-        // may have changed) means a fresh cut next time.
+        // may have changed) means a fresh cut next time, and one before the place
+        // where a fill-in-the-middle head was frozen, a fresh head.
         if self.prompt_start.as_ref().is_some_and(|anchor| start < anchor.start) {
             self.prompt_start = None;
+        }
+        if let Some(anchor) = self.prompt_start.as_mut().filter(|a| a.middle.as_ref().is_some_and(|m| start < m.at)) {
+            anchor.middle = None;
         }
         for at in &mut self.recent_edits {
             if *at >= old_end {

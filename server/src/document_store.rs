@@ -77,6 +77,14 @@ impl DocumentStore {
         }
     }
 
+    /// Forgets every document's prompt start (the model changed: its frozen prompt
+    /// heads hold another vocabulary's ids).
+    pub fn forget_prompt_starts(&self) {
+        for mut doc in self.docs.iter_mut() {
+            doc.forget_prompt_start();
+        }
+    }
+
     /// Snapshots of the other open documents, most recently edited first (then the
     /// rest in no particular order), at most `limit`.
     pub fn others(&self, uri: &Url, limit: usize) -> Vec<(Url, Snapshot)> {

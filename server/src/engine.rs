@@ -38,6 +38,8 @@ pub struct CompletionRequest {
     pub time_budget: Option<std::time::Duration>,
     /// Past this instant, generation stops at once (the answer may end inside a line).
     pub deadline: Option<std::time::Instant>,
+    /// Work ahead of need (speculation, warming a document): it gives way to any request.
+    pub background: bool,
 }
 
 /// Syntax, other files and prompt settings for one request.
@@ -93,6 +95,13 @@ pub struct Timings {
     pub evaluated_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
+    /// Of those, tokens an earlier answer to the same prompt had computed.
+    pub resumed_tokens: usize,
+    /// Prompt tokens left to evaluate (in the background) when the answer was given.
+    pub pending_tokens: usize,
+    /// Whether the answer is all the model would say (not cut short by time or a cancel):
+    /// only such answers are cached.
+    pub is_final: bool,
     /// Evaluating the prompt, ms.
     pub prefill_ms: f64,
     /// From the job's start to the first generated token, ms.

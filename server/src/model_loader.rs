@@ -90,6 +90,7 @@ pub async fn apply_model_setting(backend: &Backend) {
             let name = engine.model_name().to_owned();
             tracing::info!(model = %reference, ms = started.elapsed().as_millis() as u64, "model {name} loaded");
             backend.suggestions.clear(); // answers of another model
+            backend.documents.forget_prompt_starts(); // prompt heads in another vocabulary
             backend.slot.set(Arc::new(engine), EngineState::Ready { model: reference, name });
         }
         Err(message) => {

@@ -105,6 +105,11 @@ pub struct DidCompleteParams {
     pub evaluated_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
+    /// Of those, tokens an earlier answer to the same prompt (cut short) had computed.
+    pub resumed_tokens: usize,
+    /// Prompt tokens still to evaluate when the answer was given (the time limit came
+    /// first); their evaluation goes on in the background.
+    pub pending_tokens: usize,
     /// Waiting before model work (the adaptive delay), ms.
     pub delay_ms: f64,
     /// Building the prompt, ms.

@@ -125,9 +125,11 @@ pub fn speculate(speculation: &Speculation, engine: Arc<dyn CompletionEngine>, c
             context,
             time_budget,
             deadline: None,
+            background: true,
         };
         let Ok(completion) = engine.complete(request, token.clone()).await else { return };
-        if token.is_cancelled() {
+        // Only an answer the model finished is worth keeping.
+        if token.is_cancelled() || !completion.timings.as_ref().is_some_and(|t| t.is_final) {
             return;
         }
         let next = completion.suggestions.first().map(|s| s.text.clone()).unwrap_or_default();

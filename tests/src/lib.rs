@@ -261,6 +261,16 @@ pub fn test_model() -> PathBuf {
     .clone()
 }
 
+/// Path of a GGUF with a real model's shapes and random weights (`shape`:
+/// `qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b` or `tiny-fim`; `quant`: `q8_0` or
+/// `q4_k_m`), written once by `model/scripts/synthetic-model.sh` and cached.
+pub fn synthetic_model(shape: &str, quant: &str) -> PathBuf {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/synthetic-model.sh");
+    let out = Command::new("bash").args([script, shape, quant]).output().expect("run synthetic-model.sh");
+    assert!(out.status.success(), "synthetic-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Waits for the `infill/status` notification with state `state`.
 pub fn wait_status(client: &mut Client, state: &str) -> Value {
     client

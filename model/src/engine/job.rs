@@ -26,8 +26,24 @@ pub type StopCheck = Box<dyn FnMut(&str) -> bool + Send>;
 /// Receives the job's events on the engine thread; must not block.
 pub type EventSink = Box<dyn FnMut(Event) + Send>;
 
+/// How a job yields to others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// A request someone waits for: runs until it ends, is cancelled or reaches its deadline.
+    #[default]
+    Foreground,
+    /// Work done ahead of need (warming a document's cache, speculation): it stops at the
+    /// next layer boundary once another job is waiting, keeping what it computed.
+    Background,
+}
+
 /// One generation request.
 pub struct Job {
+    /// Which KV cache to use (one per document: callers pass a hash of its name). The
+    /// engine keeps a few caches, the least recently used one is taken for a new key.
+    pub slot: u64,
+    /// Whether the job gives way to waiting jobs.
+    pub priority: Priority,
     /// The prompt as token ids (control tokens placed by the caller).
     pub prompt: Vec<u32>,
     /// Token healing: bytes the answer must begin with, usually those of a last prompt
@@ -40,8 +56,11 @@ pub struct Job {
     pub sampling: Sampling,
     /// Past this, decoding stops at the next line end (a first line is always finished).
     pub time_budget: Option<Duration>,
-    /// Past this instant, decoding stops at once, even inside the first line (callers
-    /// count from when the user's request arrived, queueing included).
+    /// Past this instant the job answers at once, even inside the first line (callers
+    /// count from when the user's request arrived, queueing included). Reached during
+    /// the prompt's evaluation, the job answers with no text and the evaluation goes on
+    /// in the background until done or another job arrives, so the next request for
+    /// this prompt finds it ready.
     pub deadline: Option<std::time::Instant>,
     /// Called after each token with all the text so far.
     pub stop: Option<StopCheck>,
@@ -49,6 +68,26 @@ pub struct Job {
     pub cancel: Arc<AtomicBool>,
     /// Where text and the final report go.
     pub events: EventSink,
+}
+
+impl Job {
+    /// A job for `prompt` with the defaults: slot 0, foreground, greedy, no healing,
+    /// no time limits, no stop check, never cancelled, up to 64 tokens.
+    pub fn new(prompt: Vec<u32>, events: EventSink) -> Job {
+        Job {
+            slot: 0,
+            priority: Priority::Foreground,
+            prompt,
+            heal: Vec::new(),
+            max_tokens: 64,
+            sampling: Sampling::default(),
+            time_budget: None,
+            deadline: None,
+            stop: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+            events,
+        }
+    }
 }
 
 /// What a job reports while it runs.
@@ -76,7 +115,8 @@ pub enum StopReason {
     MaxTokens,
     /// The time budget was spent and a line was complete.
     TimeBudget,
-    /// The time limit was reached (the answer may end inside a line).
+    /// The time limit was reached (the answer may end inside a line, or be empty when
+    /// the prompt was still being evaluated).
     TimeLimit,
     /// The caller's stop check said the answer is complete.
     StopCheck,
@@ -86,6 +126,14 @@ pub enum StopReason {
     ContextFull,
     /// Something failed (the message says what).
     Failed(String),
+}
+
+impl StopReason {
+    /// Whether the answer is all the model would say: it ended by itself (an end token,
+    /// the caller's stop check, the token limit), not cut short by time, room or a cancel.
+    pub fn is_final(&self) -> bool {
+        matches!(self, StopReason::EndToken | StopReason::StopCheck | StopReason::MaxTokens)
+    }
 }
 
 /// Measurements of one job.
@@ -101,8 +149,14 @@ pub struct Report {
     pub evaluated_tokens: usize,
     /// Prompt tokens dropped from the front because the prompt did not fit.
     pub dropped_tokens: usize,
+    /// Prompt tokens still to evaluate when the job answered (the evaluation goes on in
+    /// the background).
+    pub pending_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
+    /// Of those, tokens taken from an earlier answer to the same prompt that was cut
+    /// short (its keys and values were in the cache: no model work).
+    pub resumed_tokens: usize,
     /// Waiting in the queue, in milliseconds.
     pub queue_ms: f64,
     /// Evaluating the prompt.

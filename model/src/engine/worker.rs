@@ -1,32 +1,106 @@
 //! The engine thread's loop and the run of one job.
+//!
+//! A job takes its document's slot, keeps the part of the cache its prompt shares
+//! with what the slot holds, evaluates the rest in chunks and generates. Between
+//! layers it asks whether to stop: cancelled, past its deadline, or (background work)
+//! another job waiting. A job whose deadline passes while its prompt is evaluated
+//! answers at once with no text and leaves the rest of its prompt to the loop, which
+//! evaluates it while no job waits, so the next request for that prompt finds it
+//! ready. A greedy answer cut short is kept with its slot: a later job with the same
+//! prompt goes on from it instead of computing it again.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::job::{Event, Job, Report, StopReason};
+use candle_core::Tensor;
+
+use super::job::{Event, Job, Priority, Report, StopReason};
 use super::sampling::Sampler;
+use super::slots::{LastAnswer, Slot, Slots};
 use super::{EngineOptions, Model};
-use crate::tokenizer::StreamDecoder;
+use crate::tokenizer::{ModelTokenizer, StreamDecoder};
+use crate::transformer::Transformer;
+
+/// A queued job and when it was queued.
+pub(super) type Queued = (Job, Instant);
+
+/// A prompt still to evaluate after its job answered.
+struct Pending {
+    slot: u64,
+    prompt: Vec<u32>,
+}
+
+/// What the thread owns.
+struct Worker {
+    transformer: Transformer,
+    tokenizer: Arc<ModelTokenizer>,
+    stop_tokens: Vec<u32>,
+    slots: Slots,
+    chunk: usize,
+    /// Jobs submitted and not yet taken (the submitter counts up, the loop down).
+    waiting: Arc<AtomicUsize>,
+}
 
 /// Serves jobs until every sender is gone. A panic inside a job is caught, reported as
-/// a failure, and the cache is emptied (its contents can no longer be trusted).
-pub(super) fn run(mut model: Model, jobs: Receiver<Job>, pool: rayon::ThreadPool, options: EngineOptions) {
-    while let Ok(job) = jobs.recv() {
-        let queued_at = Instant::now();
+/// a failure, and the caches are emptied (their contents can no longer be trusted).
+pub(super) fn run(
+    model: Model,
+    jobs: Receiver<Queued>,
+    pool: rayon::ThreadPool,
+    options: EngineOptions,
+    slots: usize,
+    waiting: Arc<AtomicUsize>,
+) {
+    let Model { transformer, tokenizer, facts, cache } = model;
+    let slots = Slots::new(cache, slots, transformer.hparams(), &transformer.device().clone());
+    let mut worker = Worker {
+        transformer,
+        tokenizer,
+        stop_tokens: facts.stop_tokens.clone(),
+        slots,
+        chunk: options.prefill_chunk.max(1),
+        waiting,
+    };
+    let mut pending: Option<Pending> = None;
+    loop {
+        let next = match pending.as_ref() {
+            Some(_) => match jobs.try_recv() {
+                Ok(queued) => Some(queued),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => return,
+            },
+            None => match jobs.recv() {
+                Ok(queued) => Some(queued),
+                Err(_) => return,
+            },
+        };
+        let Some((job, queued_at)) = next else {
+            // Nobody waits: evaluate a chunk of the pending prompt.
+            if let Some(work) = pending.take() {
+                pending = pool.install(|| worker.continue_pending(work));
+            }
+            continue;
+        };
+        worker.waiting.fetch_sub(1, Ordering::AcqRel);
+        pending = None;
         let mut events = job.events;
         let job = Job { events: Box::new(|_| {}), ..job };
         let mut sink = |e: Event| events(e);
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| pool.install(|| run_job(&mut model, job, &options, &mut sink, queued_at))));
-        if let Err(panic) = outcome {
-            model.cache.truncate(0);
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
-            sink(Event::Done(Report::failed(format!("internal error in the engine: {message}"))));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| pool.install(|| worker.run_job(job, &mut sink, queued_at))));
+        match outcome {
+            Ok(left) => pending = left,
+            Err(panic) => {
+                worker.slots.clear();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                sink(Event::Done(Report::failed(format!("internal error in the engine: {message}"))));
+            }
         }
     }
 }
@@ -39,7 +113,9 @@ impl Report {
             reused_tokens: 0,
             evaluated_tokens: 0,
             dropped_tokens: 0,
+            pending_tokens: 0,
             generated_tokens: 0,
+            resumed_tokens: 0,
             queue_ms: 0.0,
             prefill_ms: 0.0,
             ttft_ms: 0.0,
@@ -53,141 +129,296 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
-fn run_job(model: &mut Model, mut job: Job, options: &EngineOptions, sink: &mut dyn FnMut(Event), queued_at: Instant) {
-    let start = Instant::now();
-    let mut report = Report::failed(String::new());
-    report.queue_ms = ms(queued_at) - ms(start);
-    let cancelled = || job.cancel.load(Ordering::Acquire);
-    if cancelled() || job.prompt.is_empty() {
-        report.stop = if cancelled() { StopReason::Cancelled } else { StopReason::Failed("empty prompt".into()) };
-        sink(Event::Done(report));
-        return;
-    }
-    // Room for the answer: drop the oldest prompt tokens when the prompt is too long.
-    let capacity = model.cache.capacity();
-    let room = capacity.saturating_sub(job.max_tokens.min(capacity / 2)).max(1);
-    if job.prompt.len() > room {
-        report.dropped_tokens = job.prompt.len() - room;
-        job.prompt.drain(..report.dropped_tokens);
-    }
-    // Reuse the shared prefix; always evaluate at least the last prompt token, whose
-    // logits start the answer.
-    let reuse = model.cache.common_prefix(&job.prompt).min(job.prompt.len() - 1);
-    model.cache.truncate(reuse);
-    report.reused_tokens = reuse;
-    let rest = job.prompt[reuse..].to_vec();
-    let mut logits = None;
-    for chunk in rest.chunks(options.prefill_chunk.max(1)) {
-        if cancelled() {
-            report.stop = StopReason::Cancelled;
-            report.prefill_ms = ms(start);
-            sink(Event::Done(report));
-            return;
-        }
-        match model.transformer.forward(chunk, &mut model.cache) {
-            Ok(l) => logits = Some(l),
-            Err(e) => {
-                model.cache.truncate(reuse);
-                report.stop = StopReason::Failed(format!("prompt evaluation failed: {e}"));
-                sink(Event::Done(report));
-                return;
-            }
-        }
-        report.evaluated_tokens += chunk.len();
-        sink(Event::Prefill { evaluated: report.evaluated_tokens, total: rest.len() });
-    }
-    report.prefill_ms = ms(start);
-    let mut logits = match logits.map(|l| l.to_vec1::<f32>()) {
-        Some(Ok(l)) => l,
-        Some(Err(e)) => {
-            report.stop = StopReason::Failed(format!("reading logits failed: {e}"));
-            sink(Event::Done(report));
-            return;
-        }
-        None => {
-            report.stop = StopReason::Failed("prompt evaluation produced no logits".into());
-            sink(Event::Done(report));
-            return;
-        }
-    };
-    if job.max_tokens == 0 {
-        report.stop = StopReason::MaxTokens;
-        sink(Event::Done(report));
-        return;
-    }
-    let mut sampler = Sampler::new(job.sampling);
-    let mut decoder = StreamDecoder::default();
-    let mut text = String::new();
-    let mut first_token_at: Option<Instant> = None;
-    let mut heal: &[u8] = &job.heal;
-    let stop = loop {
-        if cancelled() {
-            break StopReason::Cancelled;
-        }
-        if !heal.is_empty() {
-            allow_only_compatible(&mut logits, &model.tokenizer, heal);
-        }
-        let next = sampler.pick(&logits);
-        if first_token_at.is_none() {
-            first_token_at = Some(Instant::now());
-            report.ttft_ms = ms(start);
-        }
-        if model.facts.stop_tokens.contains(&next) || model.tokenizer.is_control(next) {
-            break StopReason::EndToken;
-        }
-        report.generated_tokens += 1;
-        let mut bytes = model.tokenizer.token_bytes(next);
-        if !heal.is_empty() {
-            let n = heal.len().min(bytes.len());
-            heal = &heal[n..];
-            bytes = &bytes[n..];
-        }
-        let piece = decoder.push(bytes);
-        if !piece.is_empty() {
-            text.push_str(&piece);
-            sink(Event::Text(piece));
-        }
-        if job.stop.as_mut().is_some_and(|check| check(&text)) {
-            break StopReason::StopCheck;
-        }
-        if report.generated_tokens >= job.max_tokens {
-            break StopReason::MaxTokens;
-        }
-        if job.time_budget.is_some_and(|b| start.elapsed() >= b) && text.trim_end_matches([' ', '\t']).contains('\n') {
-            break StopReason::TimeBudget;
-        }
-        if job.deadline.is_some_and(|d| Instant::now() >= d) {
-            break StopReason::TimeLimit;
-        }
-        if model.cache.len() >= model.cache.capacity() {
-            break StopReason::ContextFull;
-        }
-        match model.transformer.forward(&[next], &mut model.cache).and_then(|l| l.to_vec1::<f32>()) {
-            Ok(l) => logits = l,
-            Err(e) => break StopReason::Failed(format!("decoding failed: {e}")),
-        }
-    };
-    let rest = decoder.finish();
-    if !rest.is_empty() {
-        text.push_str(&rest);
-        sink(Event::Text(rest));
-    }
-    if let Some(first) = first_token_at {
-        report.decode_ms = ms(first);
-        if report.generated_tokens > 1 && report.decode_ms > 0.0 {
-            report.tokens_per_s = (report.generated_tokens - 1) as f64 / (report.decode_ms / 1e3);
-        }
-    }
-    report.stop = stop;
-    report.text = text;
-    sink(Event::Done(report));
+/// How a prompt's evaluation ended.
+enum Prefill {
+    /// All of it is in the cache; the logits after its last token (none when the
+    /// whole prompt was already there and an earlier answer goes on).
+    Done(Option<Tensor>),
+    /// Stopped between chunks or layers for this reason; the cache holds the chunks done.
+    Stopped(StopReason),
+    /// The forward pass failed.
+    Failed(String),
 }
 
+impl Worker {
+    /// Evaluates another chunk of a prompt whose job already answered, unless a job is
+    /// waiting; returns what is left.
+    fn continue_pending(&mut self, work: Pending) -> Option<Pending> {
+        let waiting = self.waiting.clone();
+        let interrupt = move || waiting.load(Ordering::Acquire) > 0;
+        let Ok(slot) = self.slots.get(work.slot) else { return None };
+        let done = slot.cache.common_prefix(&work.prompt);
+        slot.cache.truncate(done);
+        if done >= work.prompt.len() {
+            return None;
+        }
+        let end = (done + self.chunk).min(work.prompt.len());
+        match self.transformer.forward_until(&work.prompt[done..end], &mut slot.cache, &interrupt) {
+            Ok(Some(_)) if end < work.prompt.len() => Some(work),
+            Ok(None) => Some(work),
+            Ok(Some(_)) | Err(_) => None,
+        }
+    }
+
+    /// Runs one job; returns the part of its prompt left to evaluate in the background.
+    fn run_job(&mut self, mut job: Job, sink: &mut dyn FnMut(Event), queued_at: Instant) -> Option<Pending> {
+        let start = Instant::now();
+        let mut report = Report::failed(String::new());
+        report.queue_ms = (start - queued_at).as_secs_f64() * 1e3;
+        let cancel = job.cancel.clone();
+        let cancelled = || cancel.load(Ordering::Acquire);
+        if cancelled() || job.prompt.is_empty() {
+            report.stop = if cancelled() { StopReason::Cancelled } else { StopReason::Failed("empty prompt".into()) };
+            sink(Event::Done(report));
+            return None;
+        }
+        let slot = match self.slots.get(job.slot) {
+            Ok(slot) => slot,
+            Err(e) => {
+                report.stop = StopReason::Failed(format!("allocating a KV cache: {e}"));
+                sink(Event::Done(report));
+                return None;
+            }
+        };
+        // Room for the answer: drop the oldest prompt tokens when the prompt is too long.
+        let capacity = slot.cache.capacity();
+        let room = capacity.saturating_sub(job.max_tokens.min(capacity / 2)).max(1);
+        if job.prompt.len() > room {
+            report.dropped_tokens = job.prompt.len() - room;
+            job.prompt.drain(..report.dropped_tokens);
+        }
+        // An earlier greedy answer to this very prompt goes on where it stopped.
+        let resumed = resumable(slot, &job);
+        let keep = match &resumed {
+            Some(last) => job.prompt.len() + last.tokens.len() - 1,
+            // Always evaluate the last prompt token: its logits start the answer.
+            None => slot.cache.common_prefix(&job.prompt).min(job.prompt.len() - 1),
+        };
+        slot.cache.truncate(keep);
+        report.reused_tokens = keep.min(job.prompt.len());
+        let deadline = job.deadline;
+        let background = job.priority == Priority::Background;
+        let waiting = self.waiting.clone();
+        let interrupt = || -> Option<StopReason> {
+            if cancelled() {
+                Some(StopReason::Cancelled)
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(StopReason::TimeLimit)
+            } else if background && waiting.load(Ordering::Acquire) > 0 {
+                Some(StopReason::Cancelled)
+            } else {
+                None
+            }
+        };
+        let prefill = if resumed.is_some() {
+            Prefill::Done(None)
+        } else {
+            prefill(&self.transformer, &mut slot.cache, &job.prompt, self.chunk, &interrupt, &mut report, sink)
+        };
+        report.prefill_ms = ms(start);
+        let logits = match prefill {
+            Prefill::Done(logits) => logits,
+            Prefill::Stopped(reason) => {
+                report.pending_tokens = job.prompt.len() - slot.cache.len().min(job.prompt.len());
+                let left = (reason == StopReason::TimeLimit).then(|| Pending { slot: job.slot, prompt: job.prompt.clone() });
+                report.stop = reason;
+                sink(Event::Done(report));
+                return left;
+            }
+            Prefill::Failed(message) => {
+                slot.cache.truncate(keep.min(job.prompt.len()));
+                report.stop = StopReason::Failed(format!("prompt evaluation failed: {message}"));
+                sink(Event::Done(report));
+                return None;
+            }
+        };
+        if job.max_tokens == 0 {
+            report.stop = StopReason::MaxTokens;
+            sink(Event::Done(report));
+            return None;
+        }
+        let forced = resumed.map(|last| last.tokens).unwrap_or_default();
+        let generation = Generation { tokenizer: &self.tokenizer, stop_tokens: &self.stop_tokens, transformer: &self.transformer };
+        generation.run(slot, &mut job, logits, forced, start, &interrupt, &mut report, sink);
+        None
+    }
+}
+
+/// The earlier answer in `slot` that `job` can go on from: greedy both, the same prompt
+/// (all of it in the cache, followed by that answer's tokens) and the same healing.
+fn resumable(slot: &Slot, job: &Job) -> Option<LastAnswer> {
+    let last = slot.last.as_ref()?;
+    let held = slot.cache.tokens();
+    let greedy = job.sampling.temperature <= 0.0;
+    let same_prompt = last.prompt_len == job.prompt.len() && held.len() >= job.prompt.len() && held[..job.prompt.len()] == job.prompt[..];
+    let answer_held = !last.tokens.is_empty()
+        && held.len() == job.prompt.len() + last.tokens.len() - 1
+        && held[job.prompt.len()..] == last.tokens[..last.tokens.len() - 1];
+    (greedy && same_prompt && answer_held && last.heal == job.heal).then(|| last.clone())
+}
+
+/// Evaluates `prompt[cache.len()..]` in chunks of `chunk`, asking `interrupt` before
+/// each layer.
+fn prefill(
+    transformer: &Transformer,
+    cache: &mut crate::kv_cache::KvCache,
+    prompt: &[u32],
+    chunk: usize,
+    interrupt: &dyn Fn() -> Option<StopReason>,
+    report: &mut Report,
+    sink: &mut dyn FnMut(Event),
+) -> Prefill {
+    let from = cache.len();
+    let total = prompt.len() - from;
+    let mut logits = None;
+    for piece in prompt[from..].chunks(chunk) {
+        match transformer.forward_until(piece, cache, &|| interrupt().is_some()) {
+            Ok(Some(l)) => logits = Some(l),
+            Ok(None) => return Prefill::Stopped(interrupt().unwrap_or(StopReason::Cancelled)),
+            Err(e) => return Prefill::Failed(e.to_string()),
+        }
+        report.evaluated_tokens += piece.len();
+        sink(Event::Prefill { evaluated: report.evaluated_tokens, total });
+    }
+    Prefill::Done(logits)
+}
+
+/// The decoding loop's fixed parts.
+struct Generation<'a> {
+    tokenizer: &'a ModelTokenizer,
+    stop_tokens: &'a [u32],
+    transformer: &'a Transformer,
+}
+
+impl Generation<'_> {
+    /// Generates after the prompt (the first tokens taken from `forced`, an earlier
+    /// answer whose keys and values are in the cache but for its last token), streaming
+    /// text, until a stop; records the answer in the slot.
+    #[allow(clippy::too_many_arguments, reason = "the parts of one job's run, each from elsewhere")]
+    fn run(
+        &self,
+        slot: &mut Slot,
+        job: &mut Job,
+        logits: Option<Tensor>,
+        forced: Vec<u32>,
+        start: Instant,
+        interrupt: &dyn Fn() -> Option<StopReason>,
+        report: &mut Report,
+        sink: &mut dyn FnMut(Event),
+    ) {
+        let mut logits = match logits.map(|l| l.to_vec1::<f32>()) {
+            Some(Ok(l)) => l,
+            Some(Err(e)) => {
+                report.stop = StopReason::Failed(format!("reading logits failed: {e}"));
+                sink(Event::Done(report.clone()));
+                return;
+            }
+            None if !forced.is_empty() => Vec::new(),
+            None => {
+                report.stop = StopReason::Failed("prompt evaluation produced no logits".into());
+                sink(Event::Done(report.clone()));
+                return;
+            }
+        };
+        let prompt_len = job.prompt.len();
+        let greedy = job.sampling.temperature <= 0.0;
+        let mut sampler = Sampler::new(job.sampling);
+        let mut decoder = StreamDecoder::default();
+        let mut text = String::new();
+        let mut tokens: Vec<u32> = Vec::new();
+        let mut first_token_at: Option<Instant> = None;
+        let mut heal: &[u8] = &job.heal;
+        let mut forced = forced.into_iter();
+        let stop = loop {
+            if let Some(reason) = interrupt().filter(|r| *r == StopReason::Cancelled) {
+                break reason;
+            }
+            let next = match forced.next() {
+                Some(token) => {
+                    report.resumed_tokens += 1;
+                    token
+                }
+                None => {
+                    if !heal.is_empty() {
+                        allow_only_compatible(&mut logits, self.tokenizer, heal);
+                    }
+                    sampler.pick(&logits)
+                }
+            };
+            if first_token_at.is_none() {
+                first_token_at = Some(Instant::now());
+                report.ttft_ms = ms(start);
+            }
+            if self.stop_tokens.contains(&next) || self.tokenizer.is_control(next) {
+                break StopReason::EndToken;
+            }
+            report.generated_tokens += 1;
+            tokens.push(next);
+            let mut bytes = self.tokenizer.token_bytes(next);
+            if !heal.is_empty() {
+                let n = heal.len().min(bytes.len());
+                heal = &heal[n..];
+                bytes = &bytes[n..];
+            }
+            let piece = decoder.push(bytes);
+            if !piece.is_empty() {
+                text.push_str(&piece);
+                sink(Event::Text(piece));
+            }
+            if job.stop.as_mut().is_some_and(|check| check(&text)) {
+                break StopReason::StopCheck;
+            }
+            if report.generated_tokens >= job.max_tokens {
+                break StopReason::MaxTokens;
+            }
+            if job.time_budget.is_some_and(|b| start.elapsed() >= b) && text.trim_end_matches([' ', '\t']).contains('\n') {
+                break StopReason::TimeBudget;
+            }
+            if job.deadline.is_some_and(|d| Instant::now() >= d) {
+                break StopReason::TimeLimit;
+            }
+            if slot.cache.len() >= slot.cache.capacity() {
+                break StopReason::ContextFull;
+            }
+            // A resumed token other than the last has its keys and values in the cache.
+            if forced.len() > 0 {
+                continue;
+            }
+            match self.transformer.forward(&[next], &mut slot.cache).and_then(|l| l.to_vec1::<f32>()) {
+                Ok(l) => logits = l,
+                Err(e) => break StopReason::Failed(format!("decoding failed: {e}")),
+            }
+        };
+        let rest = decoder.finish();
+        if !rest.is_empty() {
+            text.push_str(&rest);
+            sink(Event::Text(rest));
+        }
+        if let Some(first) = first_token_at {
+            report.decode_ms = ms(first);
+            let decoded = report.generated_tokens.saturating_sub(report.resumed_tokens.max(1));
+            if decoded > 0 && report.decode_ms > 0.0 {
+                report.tokens_per_s = decoded as f64 / (report.decode_ms / 1e3);
+            }
+        }
+        // What the cache holds after the prompt is this answer (but its last token):
+        // kept so the same prompt asked again goes on from here.
+        if greedy && !tokens.is_empty() && slot.cache.len() >= prompt_len + tokens.len() - 1 {
+            slot.cache.truncate(prompt_len + tokens.len() - 1);
+            slot.last = Some(LastAnswer { prompt_len, heal: job.heal.clone(), tokens });
+        } else {
+            slot.last = None;
+        }
+        report.stop = stop;
+        report.text = text;
+        sink(Event::Done(report.clone()));
+    }
+}
 
 /// Token healing: keeps only tokens whose bytes agree with the bytes the answer must
 /// begin with (they start with them, or are a beginning of them). If none would be
 /// left, nothing is masked.
-fn allow_only_compatible(logits: &mut [f32], tokenizer: &crate::tokenizer::ModelTokenizer, heal: &[u8]) {
+fn allow_only_compatible(logits: &mut [f32], tokenizer: &ModelTokenizer, heal: &[u8]) {
     let compatible = |id: usize| {
         let bytes = tokenizer.token_bytes(id as u32);
         !bytes.is_empty() && !tokenizer.is_control(id as u32) && (bytes.starts_with(heal) || heal.starts_with(bytes))

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use infill_context::{
     OtherFile, Prompt, PromptFormat, PromptInput, PromptOptions, Shape, SpecialTokens, TokenCache, Tokenize,
 };
-use infill_model::{Engine, Event, FimFamily, Job, ModelFacts, ModelTokenizer, Report, Sampling, StopReason};
+use infill_model::{Engine, Event, FimFamily, Job, ModelFacts, ModelTokenizer, Priority, Report, Sampling, StopReason};
 
 use super::{Completion, CompletionEngine, CompletionRequest, RequestContext, Suggestion, Timings};
 use crate::cancel::CancelToken;
@@ -45,6 +45,14 @@ impl Tokenize for TokenizerView<'_> {
             _ => String::from_utf8_lossy(self.0.token_bytes(id)).into_owned(),
         }
     }
+}
+
+/// The engine's KV cache slot for a document: a hash of its URI.
+pub fn slot_key(uri: &tower_lsp::lsp_types::Url) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    uri.as_str().hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The special tokens of a model, for prompts.
@@ -143,6 +151,8 @@ impl CompletionEngine for ModelEngine {
             let cursor = request.cursor;
             let max_tokens = request.max_tokens as usize;
             let (time_budget, deadline) = (request.time_budget, request.deadline);
+            let slot = slot_key(&request.uri);
+            let priority = if request.background { Priority::Background } else { Priority::Foreground };
             // Tokenizing a prompt takes a millisecond or more: not on the runtime's threads.
             let builder = engine.clone();
             let prompt = tokio::task::spawn_blocking(move || {
@@ -165,7 +175,7 @@ impl CompletionEngine for ModelEngine {
             tracing::debug!(
                 shape = %prompt.decision, format = prompt.format.name(), tokens = prompt.ids.len(),
                 prefix = prompt.counts.prefix, suffix = prompt.counts.suffix, cross_file = prompt.counts.cross_file,
-                prompt_ms, "prompt"
+                middle = prompt.counts.middle, anchored = prompt.anchored, prompt_ms, "prompt"
             );
             if prompt.decision.shape == Shape::Nothing || cancel.is_cancelled() {
                 return Ok(Completion::default());
@@ -175,6 +185,8 @@ impl CompletionEngine for ModelEngine {
             let mut tx = Some(tx);
             let finisher = prompt.finisher.clone();
             let job = Job {
+                slot,
+                priority,
                 prompt: prompt.ids,
                 heal: prompt.heal,
                 max_tokens,
@@ -197,6 +209,9 @@ impl CompletionEngine for ModelEngine {
                 reused_tokens: report.reused_tokens,
                 evaluated_tokens: report.evaluated_tokens,
                 generated_tokens: report.generated_tokens,
+                resumed_tokens: report.resumed_tokens,
+                pending_tokens: report.pending_tokens,
+                is_final: report.stop.is_final(),
                 prefill_ms: report.prefill_ms,
                 ttft_ms: report.ttft_ms,
                 decode_ms: report.decode_ms,

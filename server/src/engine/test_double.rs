@@ -53,7 +53,7 @@ impl CompletionEngine for Scripted {
                 fnv1a(&request.snapshot.rope)
             );
             let ms = start.elapsed().as_secs_f64() * 1e3;
-            let timings = Timings { decode_ms: ms, total_ms: ms, stop: "StopCheck".into(), ..Timings::default() };
+            let timings = Timings { decode_ms: ms, total_ms: ms, stop: "StopCheck".into(), is_final: true, ..Timings::default() };
             Ok(Completion { suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }], timings: Some(timings), prefix_start: None })
         })
     }

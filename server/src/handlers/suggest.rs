@@ -77,6 +77,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         context: context.clone(),
         time_budget: config.time_budget,
         deadline: config.time_limit.map(|limit| received + limit),
+        background: false,
     };
     let engine = backend.slot.current();
     let result = engine.complete(request, ticket.token.clone()).await;
@@ -107,8 +108,9 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
                 total_ms = t.total_ms, stop = %t.stop, "completion"
             );
             backend.pace.answered(received.elapsed().as_secs_f64() * 1e3);
-            // Only answers the model finished are worth keeping.
-            if t.stop != "Cancelled" {
+            // Only answers the model finished are kept: one cut short by time is asked
+            // again, and the engine goes on from where it stopped.
+            if t.is_final {
                 backend.suggestions.store(uri, &window, &text);
             }
             AnswerSource::Model
@@ -167,6 +169,8 @@ async fn notify(
         reused_tokens: t.reused_tokens,
         evaluated_tokens: t.evaluated_tokens,
         generated_tokens: t.generated_tokens,
+        resumed_tokens: t.resumed_tokens,
+        pending_tokens: t.pending_tokens,
         delay_ms: delay.as_secs_f64() * 1e3,
         prompt_ms: t.prompt_ms,
         prefill_ms: t.prefill_ms,

@@ -98,22 +98,25 @@ fn with_model(options: Value) -> Client {
 }
 
 #[test]
-fn cancelling_a_long_generation_frees_the_engine_within_a_decode_step() {
+fn cancelling_a_long_prompt_frees_the_engine_within_a_layer() {
     let mut client = with_model(json!({ "maxTokens": 400, "timeBudgetMs": 0, "timeLimitMs": 0, "speculate": false }));
     let uri = "file:///long.py";
-    let text = "def print_numbers():\n    \"\"\"Print the numbers from 1 to 100, one call per line.\"\"\"\n    print(1)\n    print(2)\n    print(3)\n    ";
-    client.open(uri, "python", 1, text);
-    let long = request_inline(&mut client, uri, 5, 4);
-    std::thread::sleep(Duration::from_millis(400)); // well into decoding
-    // A keystroke supersedes it; the new request must not wait for the old generation.
-    client.change(uri, 2, [5, 4, 5, 4], "p");
-    let next = request_inline(&mut client, uri, 5, 5);
+    // About 1,900 prompt tokens: seconds of prefill on any machine, well past 400 ms.
+    let body: String = (0..150).map(|i| format!("    values.append(compute({i}, scale={i}))\n")).collect();
+    let text = format!("def fill(values):\n{body}    ");
+    let line = 151;
+    client.open(uri, "python", 1, &text);
+    let long = request_inline(&mut client, uri, line, 4);
+    std::thread::sleep(Duration::from_millis(400)); // inside the prompt's evaluation
+    // A keystroke supersedes it; the new request must not wait for the old prefill.
+    client.change(uri, 2, [line, 4, line, 4], "p");
+    let next = request_inline(&mut client, uri, line, 5);
     let old = client.response(json!(long));
     assert!(inline_texts(&old).is_empty(), "{old}");
     client.response(json!(next));
     let t = did_complete(&mut client, uri, 2);
     let f = |k: &str| t[k].as_f64().unwrap_or(f64::NAN);
-    let waited = f("totalMs") - f("delayMs") - f("promptMs") - f("ttftMs") - f("decodeMs");
+    let waited = f("totalMs") - f("delayMs") - f("promptMs") - f("prefillMs") - f("decodeMs");
     assert!(waited < 120.0, "the engine was busy {waited:.0} ms with the cancelled job: {t}");
 }
 
