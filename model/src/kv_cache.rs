@@ -11,6 +11,8 @@ pub struct KvCache {
     pub(crate) layers: Vec<(Tensor, Tensor)>,
     tokens: Vec<u32>,
     capacity: usize,
+    /// Counts passes begun and cuts: a suspended pass may finish only if it is unchanged.
+    epoch: u64,
 }
 
 impl KvCache {
@@ -21,7 +23,7 @@ impl KvCache {
         let layers = (0..hp.n_layer)
             .map(|_| Ok((Tensor::zeros(shape, DType::F32, device)?, Tensor::zeros(shape, DType::F32, device)?)))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(KvCache { layers, tokens: Vec::with_capacity(capacity), capacity })
+        Ok(KvCache { layers, tokens: Vec::with_capacity(capacity), capacity, epoch: 0 })
     }
 
     /// Bytes the keys and values take when every position is filled.
@@ -51,7 +53,21 @@ impl KvCache {
 
     /// Forgets every position from `len` on.
     pub fn truncate(&mut self, len: usize) {
-        self.tokens.truncate(len);
+        if len < self.tokens.len() {
+            self.epoch += 1;
+            self.tokens.truncate(len);
+        }
+    }
+
+    /// Marks the start of a forward pass (which writes past `len()`): returns its epoch.
+    pub(crate) fn begin_pass(&mut self) -> u64 {
+        self.epoch += 1;
+        self.epoch
+    }
+
+    /// The count of passes begun and cuts made.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Length of the longest common prefix of the held tokens and `prompt`.

@@ -192,16 +192,16 @@ impl Transformer {
     /// Runs `tokens` at positions `cache.len()..`, writing their keys and values into
     /// the cache, and returns the logits after the last one (`[vocab]`).
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> CResult<Tensor> {
-        match self.forward_until(tokens, cache, &|| false)? {
-            Some(logits) => Ok(logits),
-            None => candle_core::bail!("the forward pass was interrupted"),
+        let pass = self.start_pass(tokens, cache)?;
+        match self.run_pass(pass, cache, &|| false)? {
+            Pass::Done(logits) => Ok(logits),
+            Pass::Suspended(_) => candle_core::bail!("the forward pass was interrupted"),
         }
     }
 
-    /// [`Transformer::forward`], asking `interrupt` before each layer: when it says
-    /// stop, the pass ends with `None` and the cache holds what it held before (the
-    /// layers already written for these positions are overwritten by the next pass).
-    pub fn forward_until(&self, tokens: &[u32], cache: &mut KvCache, interrupt: &dyn Fn() -> bool) -> CResult<Option<Tensor>> {
+    /// Begins a forward pass over `tokens` at positions `cache.len()..` (the embedding
+    /// lookup); [`Transformer::run_pass`] runs its layers.
+    pub fn start_pass(&self, tokens: &[u32], cache: &mut KvCache) -> CResult<Suspended> {
         let (seq, pos) = (tokens.len(), cache.len());
         if seq == 0 {
             candle_core::bail!("forward needs at least one token");
@@ -210,26 +210,42 @@ impl Transformer {
         if end > cache.capacity() || end > self.positions() {
             candle_core::bail!("{end} positions do not fit the cache ({})", cache.capacity());
         }
+        let x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
+        Ok(Suspended { tokens: tokens.to_vec(), pos, epoch: cache.begin_pass(), x, layer: 0 })
+    }
+
+    /// Runs the layers a pass has left, asking `interrupt` before each: when it says
+    /// stop, the pass is handed back suspended (its layers' keys and values written so
+    /// far stay in the cache, unseen until the pass completes); when the last layer is
+    /// done, the tokens join the cache and the logits after the last one come back.
+    pub fn run_pass(&self, mut pass: Suspended, cache: &mut KvCache, interrupt: &dyn Fn() -> bool) -> CResult<Pass> {
+        if !pass.fits(cache) {
+            candle_core::bail!("the suspended pass no longer fits the cache");
+        }
+        let (seq, pos) = (pass.tokens.len(), pass.pos);
         let mask = if seq > 1 { Some(causal_mask(seq, pos, &self.device)?) } else { None };
         let cos = self.cos.narrow(0, pos, seq)?;
         let sin = self.sin.narrow(0, pos, seq)?;
-        let mut x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
-        for (layer, (k_cache, v_cache)) in self.layers.iter().zip(&cache.layers) {
+        while pass.layer < self.layers.len() {
             if interrupt() {
-                return Ok(None);
+                return Ok(Pass::Suspended(pass));
             }
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.hp.rms_eps as f32)?;
+            let layer = &self.layers[pass.layer];
+            let (k_cache, v_cache) = &cache.layers[pass.layer];
+            let x = &pass.x;
+            let h = candle_nn::ops::rms_norm(x, &layer.attn_norm, self.hp.rms_eps as f32)?;
             let attn = self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (k_cache, v_cache))?;
-            x = (x + attn)?;
+            let x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.hp.rms_eps as f32)?;
             let [gate, up] = two(layer.gate_up.forward(&h)?)?;
             let ff = layer.down.forward_one(&(candle_nn::ops::silu(&gate)? * up)?)?;
-            x = (x + ff)?;
+            pass.x = (x + ff)?;
+            pass.layer += 1;
         }
-        cache.push_tokens(tokens);
-        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.hp.rms_eps as f32)?;
+        cache.push_tokens(&pass.tokens);
+        let x = candle_nn::ops::rms_norm(&pass.x, &self.norm, self.hp.rms_eps as f32)?;
         let last = x.i((.., seq - 1, ..))?;
-        self.output.forward_one(&last)?.squeeze(0).map(Some)
+        self.output.forward_one(&last)?.squeeze(0).map(Pass::Done)
     }
 
     fn attention(
@@ -286,6 +302,38 @@ impl Transformer {
         let y = y.reshape((1, hp.n_head, seq, hp.head_dim))?.transpose(1, 2)?.reshape((1, seq, hp.n_embd))?;
         layer.wo.forward_one(&y)
     }
+}
+
+/// A forward pass stopped between layers, to be finished later (by whichever job
+/// next needs these tokens at these positions).
+pub struct Suspended {
+    tokens: Vec<u32>,
+    pos: usize,
+    /// The cache's pass count when this pass began: any later pass or cut invalidates it.
+    epoch: u64,
+    /// The hidden state after `layer` layers.
+    x: Tensor,
+    layer: usize,
+}
+
+impl Suspended {
+    /// The tokens it evaluates.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// Whether it can still finish on `cache`: nothing else was written there since it began.
+    pub fn fits(&self, cache: &KvCache) -> bool {
+        cache.epoch() == self.epoch && cache.len() == self.pos
+    }
+}
+
+/// How a forward pass ended.
+pub enum Pass {
+    /// The logits after the last token (`[vocab]`).
+    Done(Tensor),
+    /// Interrupted between layers.
+    Suspended(Suspended),
 }
 
 /// The projections by the named weights (`[out, in]` each), checked against `dims`.

@@ -7,6 +7,7 @@ use candle_core::Device;
 
 use crate::hparams::HParams;
 use crate::kv_cache::KvCache;
+use crate::transformer::Suspended;
 
 /// An answer's tokens, kept so a later job for the same prompt can go on from it.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +28,9 @@ pub(super) struct Slot {
     pub(super) cache: KvCache,
     /// The last greedy answer computed in it.
     pub(super) last: Option<LastAnswer>,
+    /// A forward pass interrupted between layers, finished by the next evaluation
+    /// that needs its tokens.
+    pub(super) suspended: Option<Suspended>,
     /// When it was last used (a counter).
     used: u64,
 }
@@ -45,7 +49,7 @@ impl Slots {
     /// Slots beside `first` (the model's own cache, for key 0), at most `most` in all.
     pub(super) fn new(first: KvCache, most: usize, hp: &HParams, device: &Device) -> Slots {
         let capacity = first.capacity();
-        let slot = Slot { key: 0, cache: first, last: None, used: 0 };
+        let slot = Slot { key: 0, cache: first, last: None, suspended: None, used: 0 };
         Slots { slots: vec![slot], most: most.max(1), clock: 0, hp: hp.clone(), capacity, device: device.clone() }
     }
 
@@ -57,7 +61,7 @@ impl Slots {
             Some(i) => i,
             None if self.slots.len() < self.most => {
                 let cache = KvCache::new(&self.hp, self.capacity, &self.device)?;
-                self.slots.push(Slot { key, cache, last: None, used: 0 });
+                self.slots.push(Slot { key, cache, last: None, suspended: None, used: 0 });
                 tracing::debug!(slots = self.slots.len(), most = self.most, "KV cache slot added");
                 self.slots.len() - 1
             }
@@ -67,6 +71,7 @@ impl Slots {
                 slot.key = key;
                 slot.cache.truncate(0);
                 slot.last = None;
+                slot.suspended = None;
                 i
             }
         };
@@ -80,6 +85,7 @@ impl Slots {
         for slot in &mut self.slots {
             slot.cache.truncate(0);
             slot.last = None;
+            slot.suspended = None;
         }
     }
 }

@@ -22,7 +22,7 @@ use super::sampling::Sampler;
 use super::slots::{LastAnswer, Slot, Slots};
 use super::{EngineOptions, Model};
 use crate::tokenizer::{ModelTokenizer, StreamDecoder};
-use crate::transformer::Transformer;
+use crate::transformer::{Pass, Transformer};
 
 /// A queued job and when it was queued.
 pub(super) type Queued = (Job, Instant);
@@ -141,22 +141,18 @@ enum Prefill {
 }
 
 impl Worker {
-    /// Evaluates another chunk of a prompt whose job already answered, unless a job is
-    /// waiting; returns what is left.
+    /// Evaluates the rest of a prompt whose job already answered, until done or a job
+    /// is waiting; returns what is left.
     fn continue_pending(&mut self, work: Pending) -> Option<Pending> {
         let waiting = self.waiting.clone();
-        let interrupt = move || waiting.load(Ordering::Acquire) > 0;
+        let interrupt = move || (waiting.load(Ordering::Acquire) > 0).then_some(StopReason::Cancelled);
         let Ok(slot) = self.slots.get(work.slot) else { return None };
         let done = slot.cache.common_prefix(&work.prompt);
         slot.cache.truncate(done);
-        if done >= work.prompt.len() {
-            return None;
-        }
-        let end = (done + self.chunk).min(work.prompt.len());
-        match self.transformer.forward_until(&work.prompt[done..end], &mut slot.cache, &interrupt) {
-            Ok(Some(_)) if end < work.prompt.len() => Some(work),
-            Ok(None) => Some(work),
-            Ok(Some(_)) | Err(_) => None,
+        let mut report = Report::failed(String::new());
+        match evaluate(&self.transformer, slot, &work.prompt, self.chunk, &interrupt, &mut report, &mut |_| {}) {
+            Prefill::Stopped(_) => Some(work),
+            Prefill::Done(_) | Prefill::Failed(_) => None,
         }
     }
 
@@ -213,7 +209,7 @@ impl Worker {
         let prefill = if resumed.is_some() {
             Prefill::Done(None)
         } else {
-            prefill(&self.transformer, &mut slot.cache, &job.prompt, self.chunk, &interrupt, &mut report, sink)
+            evaluate(&self.transformer, slot, &job.prompt, self.chunk, &interrupt, &mut report, sink)
         };
         report.prefill_ms = ms(start);
         let logits = match prefill {
@@ -258,26 +254,39 @@ fn resumable(slot: &Slot, job: &Job) -> Option<LastAnswer> {
 }
 
 /// Evaluates `prompt[cache.len()..]` in chunks of `chunk`, asking `interrupt` before
-/// each layer.
-fn prefill(
+/// each layer. A pass interrupted mid-chunk is kept with the slot, and the next
+/// evaluation that needs the same tokens at the same place (this prompt's, or the next
+/// keystroke's) finishes it instead of starting over.
+fn evaluate(
     transformer: &Transformer,
-    cache: &mut crate::kv_cache::KvCache,
+    slot: &mut Slot,
     prompt: &[u32],
     chunk: usize,
     interrupt: &dyn Fn() -> Option<StopReason>,
     report: &mut Report,
     sink: &mut dyn FnMut(Event),
 ) -> Prefill {
-    let from = cache.len();
-    let total = prompt.len() - from;
+    let total = prompt.len().saturating_sub(slot.cache.len());
     let mut logits = None;
-    for piece in prompt[from..].chunks(chunk) {
-        match transformer.forward_until(piece, cache, &|| interrupt().is_some()) {
-            Ok(Some(l)) => logits = Some(l),
-            Ok(None) => return Prefill::Stopped(interrupt().unwrap_or(StopReason::Cancelled)),
+    while slot.cache.len() < prompt.len() {
+        let at = slot.cache.len();
+        let pass = match slot.suspended.take() {
+            Some(pass) if pass.fits(&slot.cache) && prompt[at..].starts_with(pass.tokens()) => pass,
+            _ => match transformer.start_pass(&prompt[at..(at + chunk).min(prompt.len())], &mut slot.cache) {
+                Ok(pass) => pass,
+                Err(e) => return Prefill::Failed(e.to_string()),
+            },
+        };
+        let n = pass.tokens().len();
+        match transformer.run_pass(pass, &mut slot.cache, &|| interrupt().is_some()) {
+            Ok(Pass::Done(l)) => logits = Some(l),
+            Ok(Pass::Suspended(pass)) => {
+                slot.suspended = Some(pass);
+                return Prefill::Stopped(interrupt().unwrap_or(StopReason::Cancelled));
+            }
             Err(e) => return Prefill::Failed(e.to_string()),
         }
-        report.evaluated_tokens += piece.len();
+        report.evaluated_tokens += n;
         sink(Event::Prefill { evaluated: report.evaluated_tokens, total });
     }
     Prefill::Done(logits)
