@@ -1,12 +1,13 @@
 //! Our quantized matrix products for the CPU, used instead of candle's `QMatMul`
-//! where they apply (Q4_0, Q4_1, Q8_0 weights on the CPU).
+//! where they apply (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K weights on the CPU).
 //!
-//! Why not candle's: on x86 it has no SIMD kernel for Q4_1 (a generic Rust loop), and
-//! its products walk one weight row per output value with no tiling, so prefill
-//! re-reads every weight row for each token. Here weights are repacked at load
-//! ([`pack`]), activations are rounded to 8 bits once per input row
-//! ([`activations`]), and each call runs eight weight rows against up to four input
-//! rows with integer dot products ([`x86`]; [`scalar`] elsewhere and as the tests'
+//! Why not candle's: on x86 it has no SIMD kernel for Q4_1 or Q5_x (a generic Rust
+//! loop), and its products walk one weight row per output value with no tiling, so
+//! prefill re-reads every weight row for each token. Here weights are repacked at load
+//! ([`pack`]: sixteen rows interleaved, four values per lane), activations are rounded
+//! to 8 bits once per input row ([`activations`]), and each call runs a group of
+//! sixteen rows against up to four input rows with integer dot products that land
+//! each row in its own lane ([`x86`]; [`scalar`] elsewhere and as the tests'
 //! reference). Work is split over rayon's pool by row groups.
 
 mod activations;
@@ -32,16 +33,23 @@ pub enum Isa {
     Avx2,
     /// AVX2 with AVX-VNNI dot products.
     AvxVnni,
-    /// AVX2 with AVX-512 VNNI dot products on 256-bit registers.
+    /// AVX-512 VNNI dot products on 256-bit registers.
     Avx512Vnni,
+    /// AVX-512 VNNI dot products on 512-bit registers.
+    Avx512,
 }
 
-type GroupKernel = unsafe fn(&PackedMatrix, usize, &QuantizedRows, &mut [f32]);
+/// A kernel: group `g` of the matrix against every activation row, into the output
+/// rows of `stride` values from the group's first column.
+type GroupKernel = unsafe fn(&PackedMatrix, usize, &QuantizedRows, *mut f32, usize);
 
 impl Isa {
     /// Every kernel this CPU can run, slowest first.
     pub fn available() -> Vec<Isa> {
-        [Isa::Scalar, Isa::Avx2, Isa::AvxVnni, Isa::Avx512Vnni].into_iter().filter(|isa| isa.is_available()).collect()
+        [Isa::Scalar, Isa::Avx2, Isa::AvxVnni, Isa::Avx512Vnni, Isa::Avx512]
+            .into_iter()
+            .filter(|isa| isa.is_available())
+            .collect()
     }
 
     /// Whether this CPU can run the kernel (the detection is cached by std).
@@ -50,16 +58,16 @@ impl Isa {
         {
             let avx2 =
                 is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c");
+            let avx512 = avx2
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni");
             match self {
                 Isa::Scalar => true,
                 Isa::Avx2 => avx2,
                 Isa::AvxVnni => avx2 && is_x86_feature_detected!("avxvnni"),
-                Isa::Avx512Vnni => {
-                    avx2 && is_x86_feature_detected!("avx512f")
-                        && is_x86_feature_detected!("avx512bw")
-                        && is_x86_feature_detected!("avx512vl")
-                        && is_x86_feature_detected!("avx512vnni")
-                }
+                Isa::Avx512Vnni | Isa::Avx512 => avx512,
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -69,7 +77,7 @@ impl Isa {
     }
 
     /// The kernel in use: the fastest available, or the one named by `INFILL_KERNEL`
-    /// (`scalar`, `avx2`, `avx-vnni`, `avx512-vnni`) when this CPU has it.
+    /// (`scalar`, `avx2`, `avx-vnni`, `avx512-vnni`, `avx512`) when this CPU has it.
     pub fn selected() -> Isa {
         static SELECTED: OnceLock<Isa> = OnceLock::new();
         *SELECTED.get_or_init(|| {
@@ -89,6 +97,7 @@ impl Isa {
             Isa::Avx2 => "avx2",
             Isa::AvxVnni => "avx-vnni",
             Isa::Avx512Vnni => "avx512-vnni",
+            Isa::Avx512 => "avx512",
         }
     }
 
@@ -100,18 +109,36 @@ impl Isa {
             Isa::AvxVnni => x86::avx_vnni::group,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512Vnni => x86::avx512_vnni::group,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x86::avx512_zmm::group,
             _ => scalar_group,
         }
     }
 }
 
 /// The scalar kernel with the signature the SIMD ones have.
-unsafe fn scalar_group(m: &PackedMatrix, g: usize, acts: &QuantizedRows, out: &mut [f32]) {
-    scalar::group(m, g, acts, out)
+///
+/// # Safety
+/// `out` must hold `acts.rows` rows of `stride` values from the group's column on.
+unsafe fn scalar_group(m: &PackedMatrix, g: usize, acts: &QuantizedRows, out: *mut f32, stride: usize) {
+    let len = (acts.rows - 1) * stride + GROUP;
+    // SAFETY: the caller guarantees `len` values from `out` belong to this call's rows
+    // (other threads write other columns of the same rows, never these).
+    let out = unsafe { std::slice::from_raw_parts_mut(out, len) };
+    scalar::group(m, g, acts, out, stride)
 }
 
-/// `x · mᵀ` for `x` of `rows * m.cols()` values: returns `rows * m.rows()` values,
-/// with `isa`'s kernel.
+/// The output buffer's address, shared by the threads that write disjoint columns of it.
+#[derive(Clone, Copy)]
+struct Output(*mut f32);
+// SAFETY: threads write disjoint columns (their own row groups) through it; the buffer
+// outlives the parallel call that uses it.
+unsafe impl Send for Output {}
+// SAFETY: as above.
+unsafe impl Sync for Output {}
+
+/// `x · mᵀ` for `x` of `rows * m.cols()` values: returns `rows * m.rows()` values
+/// (input row by input row), with `isa`'s kernel.
 pub fn matmul_with(isa: Isa, m: &PackedMatrix, x: &[f32]) -> candle_core::Result<Vec<f32>> {
     if !isa.is_available() {
         candle_core::bail!("this CPU cannot run the {} kernel", isa.name());
@@ -119,43 +146,71 @@ pub fn matmul_with(isa: Isa, m: &PackedMatrix, x: &[f32]) -> candle_core::Result
     if !x.len().is_multiple_of(m.cols) {
         candle_core::bail!("{} values are not whole rows of {}", x.len(), m.cols);
     }
-    let acts = QuantizedRows::new(x, m.cols);
+    Ok(product(isa, m, &QuantizedRows::new(x, m.cols)))
+}
+
+/// `x` times each of `matrices` (the same columns), the products of each input row side
+/// by side (`rows * Σ m.rows()` values): the input is quantized once.
+pub(crate) fn matmul_all(matrices: &[PackedMatrix], x: &[f32]) -> candle_core::Result<Vec<f32>> {
+    let Some(first) = matrices.first() else { return Ok(Vec::new()) };
+    if !x.len().is_multiple_of(first.cols) || matrices.iter().any(|m| m.cols != first.cols) {
+        candle_core::bail!("{} values are not whole rows of {}", x.len(), first.cols);
+    }
+    let isa = Isa::selected();
+    let acts = QuantizedRows::new(x, first.cols);
+    if let [m] = matrices {
+        return Ok(product(isa, m, &acts));
+    }
+    let products: Vec<Vec<f32>> = matrices.iter().map(|m| product(isa, m, &acts)).collect();
+    let total: usize = matrices.iter().map(|m| m.rows).sum();
+    let mut out = Vec::with_capacity(acts.rows * total);
+    for c in 0..acts.rows {
+        for (m, p) in matrices.iter().zip(&products) {
+            out.extend_from_slice(&p[c * m.rows..(c + 1) * m.rows]);
+        }
+    }
+    Ok(out)
+}
+
+/// The product of quantized activations with `m` (`acts.cols == m.cols`, `isa` available).
+fn product(isa: Isa, m: &PackedMatrix, acts: &QuantizedRows) -> Vec<f32> {
     let n = acts.rows;
     if n == 0 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let kernel = isa.kernel();
-    // Results by (weight row, input row); transposed below when there are several inputs.
-    let mut by_row = vec![0f32; m.groups * GROUP * n];
+    // Output rows padded to whole groups (kernels store whole lanes), cut back below.
+    let stride = m.groups * GROUP;
+    let mut out = vec![0f32; n * stride];
     let threads = rayon::current_num_threads().max(1);
     // One share per thread for a single input row (a decode step must not pay for
     // more hand-offs than threads); finer shares for batches, which balance better.
     let shares = if n == 1 { threads } else { threads * 4 };
     let per_share = m.groups.div_ceil(shares).max(1);
-    let run = |(i, chunk): (usize, &mut [f32])| {
-        for (j, out) in chunk.chunks_exact_mut(GROUP * n).enumerate() {
+    let base = Output(out.as_mut_ptr());
+    let run = move |share: usize| {
+        let base = base;
+        for g in share * per_share..((share + 1) * per_share).min(m.groups) {
             // SAFETY: `isa` is available on this CPU (checked above); `acts.cols ==
-            // m.cols` (quantized above with `m.cols`), the group index is below `m.groups` (one chunk per group) and
-            // `out` holds `GROUP * n` values.
-            unsafe { kernel(m, i * per_share + j, &acts, out) }
+            // m.cols` (quantized above with `m.cols`); `g < m.groups`; the output has
+            // `n` rows of `stride >= (g + 1) * GROUP` values, and group `g`'s columns
+            // are written by this call alone.
+            unsafe { kernel(m, g, acts, base.0.add(g * GROUP), stride) }
         }
     };
-    if threads == 1 || m.groups == 1 {
-        run((0, by_row.as_mut_slice()));
+    let used = m.groups.div_ceil(per_share);
+    if threads == 1 || used == 1 {
+        (0..used).for_each(run);
     } else {
-        by_row.par_chunks_mut(per_share * GROUP * n).enumerate().for_each(run);
+        (0..used).into_par_iter().for_each(run);
     }
-    if n == 1 {
-        by_row.truncate(m.rows);
-        return Ok(by_row);
-    }
-    let mut out = vec![0f32; n * m.rows];
-    for (r, values) in by_row.chunks_exact(n).take(m.rows).enumerate() {
-        for (c, &v) in values.iter().enumerate() {
-            out[c * m.rows + r] = v;
+    if stride != m.rows {
+        for c in 1..n {
+            out.copy_within(c * stride..c * stride + m.rows, c * m.rows);
         }
+        out.truncate(n * m.rows);
     }
-    Ok(out)
+    out
 }
 
 /// `x · mᵀ` with the selected kernel (see [`matmul_with`]).
@@ -170,7 +225,16 @@ mod tests {
 
     use super::*;
 
-    const FORMATS: [GgmlDType; 4] = [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q4K, GgmlDType::Q8_0];
+    const FORMATS: [GgmlDType; 8] = [
+        GgmlDType::Q4_0,
+        GgmlDType::Q4_1,
+        GgmlDType::Q5_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q4K,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+    ];
 
     fn random(n: usize, rng: &mut fastrand::Rng) -> Vec<f32> {
         // Mixed magnitudes, as activations have (a few outliers per row).
@@ -187,7 +251,7 @@ mod tests {
         (values, packed)
     }
 
-    /// (rows, cols, input rows); Q4_K takes the shapes whose rows are whole 256-value blocks.
+    /// (rows, cols, input rows); the K-quants take the shapes whose rows are whole 256-value blocks.
     const SHAPES: [(usize, usize, usize); 10] = [
         (1, 32, 1),
         (7, 64, 2),
@@ -202,7 +266,7 @@ mod tests {
     ];
 
     fn shapes(dtype: GgmlDType) -> impl Iterator<Item = (usize, usize, usize)> {
-        let block = if dtype == GgmlDType::Q4K { 256 } else { 32 };
+        let block = dtype.block_size();
         SHAPES.into_iter().filter(move |(_, cols, _)| cols % block == 0)
     }
 

@@ -9,11 +9,12 @@ use crate::kernels::{self, PackedMatrix};
 
 /// One or more projections of the same input (`wq`, `wk`, `wv` of a layer, say).
 pub(crate) enum Projections {
-    /// All parts repacked into one matrix, their rows one after the other: the input is
-    /// quantized once and the parts share one parallel call.
+    /// All parts repacked for our kernels, consecutive parts of one format stacked into
+    /// one matrix (their rows one after the other): the input is quantized once, and
+    /// the parts of a matrix share one parallel call.
     Packed {
-        /// The parts' rows, stacked.
-        matrix: PackedMatrix,
+        /// The matrices, in part order.
+        matrices: Vec<PackedMatrix>,
         /// Rows of each part.
         widths: Vec<usize>,
     },
@@ -38,32 +39,40 @@ impl Projections {
         if !device.is_cpu() || std::env::var_os("CANDLE_DEQUANTIZE_ALL").is_some() {
             return Ok(None);
         }
-        let (dtype, cols) = (first.dtype(), first.shape().dims2()?.1);
+        let cols = first.shape().dims2()?.1;
         let mut widths = Vec::with_capacity(parts.len());
         for part in parts {
             let (rows, part_cols) = part.shape().dims2()?;
-            if part.dtype() != dtype || part_cols != cols {
+            if part_cols != cols {
                 return Ok(None);
             }
             widths.push(rows);
         }
-        let data = if parts.len() == 1 {
-            first.data()?.into_owned()
-        } else {
-            let mut bytes = Vec::new();
-            for part in parts {
-                bytes.extend_from_slice(&part.data()?);
+        let mut matrices = Vec::new();
+        for run in parts.chunk_by(|a, b| a.dtype() == b.dtype()) {
+            let dtype = run[0].dtype();
+            let data = if run.len() == 1 {
+                run[0].data()?
+            } else {
+                let mut bytes = Vec::new();
+                for part in run {
+                    bytes.extend_from_slice(&part.data()?);
+                }
+                std::borrow::Cow::Owned(bytes)
+            };
+            let rows = run.iter().map(|p| p.shape().dims()[0]).sum();
+            match PackedMatrix::pack(dtype, &data, rows, cols) {
+                Some(matrix) => matrices.push(matrix),
+                None => return Ok(None),
             }
-            bytes
-        };
-        let rows = widths.iter().sum();
-        Ok(PackedMatrix::pack(dtype, &data, rows, cols).map(|matrix| Projections::Packed { matrix, widths }))
+        }
+        Ok(Some(Projections::Packed { matrices, widths }))
     }
 
     /// Bytes of weights held.
     pub(crate) fn bytes(&self) -> usize {
         match self {
-            Projections::Packed { matrix, .. } => matrix.bytes(),
+            Projections::Packed { matrices, .. } => matrices.iter().map(PackedMatrix::bytes).sum(),
             Projections::Candle(parts) => parts
                 .iter()
                 .map(|m| match m {
@@ -79,16 +88,31 @@ impl Projections {
     /// The packed matrix when this is a single packed projection.
     pub(crate) fn packed(&self) -> Option<&PackedMatrix> {
         match self {
-            Projections::Packed { matrix, widths } if widths.len() == 1 => Some(matrix),
+            Projections::Packed { matrices, widths } if widths.len() == 1 => matrices.first(),
             _ => None,
+        }
+    }
+
+    /// The file format of each part and whether our kernels run it (`false`: candle's).
+    pub(crate) fn formats(&self) -> Vec<(candle_core::quantized::GgmlDType, bool)> {
+        match self {
+            Projections::Packed { matrices, .. } => matrices.iter().map(|m| (m.dtype(), true)).collect(),
+            Projections::Candle(parts) => parts
+                .iter()
+                .map(|m| match m {
+                    QMatMul::QTensor(t) => (t.dtype(), false),
+                    QMatMul::Tensor(_) => (candle_core::quantized::GgmlDType::F32, false),
+                    QMatMul::TensorF16(_) => (candle_core::quantized::GgmlDType::F16, false),
+                })
+                .collect(),
         }
     }
 
     /// Each part applied to `x` (`[.., in]`), in the order given to [`Projections::new`].
     pub(crate) fn forward(&self, x: &Tensor) -> CResult<Vec<Tensor>> {
-        let (matrix, widths) = match self {
+        let (matrices, widths) = match self {
             Projections::Candle(parts) => return parts.iter().map(|m| m.forward(x)).collect(),
-            Projections::Packed { matrix, widths } => (matrix, widths),
+            Projections::Packed { matrices, widths } => (matrices, widths),
         };
         if x.dtype() != DType::F32 {
             candle_core::bail!("quantized projections take f32 input, not {:?}", x.dtype());
@@ -100,7 +124,7 @@ impl Projections {
                 candle_core::bail!("packed projections run on the CPU only");
             };
             let start = layout.start_offset();
-            kernels::matmul(matrix, &cpu.as_slice::<f32>()?[start..start + x.elem_count()])?
+            kernels::matmul_all(matrices, &cpu.as_slice::<f32>()?[start..start + x.elem_count()])?
         };
         let shape_with = |width: usize| {
             let mut dims = x.dims().to_vec();
@@ -112,9 +136,10 @@ impl Projections {
         if let [width] = widths.as_slice() {
             return Ok(vec![Tensor::from_vec(out, shape_with(*width), x.device())?]);
         }
-        let n = out.len() / matrix.rows();
+        let total: usize = widths.iter().sum();
+        let n = out.len() / total;
         let mut parts: Vec<Vec<f32>> = widths.iter().map(|w| Vec::with_capacity(n * w)).collect();
-        for row in out.chunks_exact(matrix.rows()) {
+        for row in out.chunks_exact(total) {
             let mut offset = 0;
             for (part, &w) in parts.iter_mut().zip(widths) {
                 part.extend_from_slice(&row[offset..offset + w]);

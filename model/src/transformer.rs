@@ -152,6 +152,7 @@ impl Transformer {
                 down: projections(gguf, &[(name("ffn_down.weight"), [embd, hp.n_ff])], device)?,
             });
         }
+        log_kernels(&layers, &output);
         let (cos, sin) = rope_tables(hp, positions, device).map_err(gguf.compute_error("building rotary tables"))?;
         Ok(Transformer {
             hp: hp.clone(),
@@ -334,6 +335,25 @@ pub enum Pass {
     Done(Tensor),
     /// Interrupted between layers.
     Suspended(Suspended),
+}
+
+/// Says in the log which kernel runs each weight format: ours, or candle's (slower).
+fn log_kernels(layers: &[Layer], output: &Projections) {
+    let mut counts: Vec<(String, bool, usize)> = Vec::new();
+    let all = layers.iter().flat_map(|l| [&l.qkv, &l.wo, &l.gate_up, &l.down]).chain([output]);
+    for (dtype, ours) in all.flat_map(Projections::formats) {
+        let name = format!("{dtype:?}");
+        match counts.iter_mut().find(|(n, o, _)| *n == name && *o == ours) {
+            Some(entry) => entry.2 += 1,
+            None => counts.push((name, ours, 1)),
+        }
+    }
+    let kernel = crate::kernels::Isa::selected().name();
+    let said: Vec<String> = counts
+        .iter()
+        .map(|(name, ours, n)| format!("{name} x{n}: {}", if *ours { kernel } else { "candle (no kernel of ours)" }))
+        .collect();
+    tracing::info!("weight kernels: {}", said.join(", "));
 }
 
 /// The projections by the named weights (`[out, in]` each), checked against `dims`.

@@ -1,6 +1,6 @@
 //! Activations rounded to 8 bits per 32-value block, once per input row, before the
-//! integer dot products (the scheme of ggml's `q8_1`: a scale `d = max|x| / 127` and,
-//! for the 4-bit formats' min term, `d * Σq`).
+//! integer dot products (ggml's `q8_1` scheme: a scale `d = max|x| / 127`), with the
+//! integer sums the weights' offsets and mins need.
 
 use super::pack::BLOCK;
 
@@ -17,7 +17,9 @@ pub(crate) struct QuantizedRows {
     pub(crate) quants: Vec<i8>,
     /// Per (row, block): the scale `d`.
     pub(crate) scales: Vec<f32>,
-    /// Per (row, block): `d * Σq`.
+    /// Per (row, block, half): the sum of the 16 quants `Σq`.
+    pub(crate) half_sums: Vec<i32>,
+    /// Per (row, block): `d * Σq` over the block.
     pub(crate) sums: Vec<f32>,
 }
 
@@ -32,6 +34,7 @@ impl QuantizedRows {
             blocks,
             quants: vec![0; rows * cols],
             scales: vec![0.0; rows * blocks],
+            half_sums: vec![0; rows * blocks * 2],
             sums: vec![0.0; rows * blocks],
         };
         for (i, (src, dst)) in x.chunks_exact(BLOCK).zip(q.quants.chunks_exact_mut(BLOCK)).enumerate() {
@@ -46,18 +49,25 @@ impl QuantizedRows {
             let max = lanes.into_iter().fold(0f32, |m, v| if v > m { v } else { m });
             let d = max / 127.0;
             let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-            let mut sum = 0i32;
             for (o, &v) in dst.iter_mut().zip(src) {
                 // Round to nearest (ties to even) by the 1.5 * 2^23 trick: `f32::round`
                 // is a libm call on baseline x86_64, this is two vector adds.
                 // |v * inv| <= 127 by construction; NaN becomes 0.
-                let r = ((v * inv + ROUNDER) - ROUNDER) as i8;
-                *o = r;
-                sum += i32::from(r);
+                *o = ((v * inv + ROUNDER) - ROUNDER) as i8;
             }
+            let half = |h: usize| dst[h * 16..(h + 1) * 16].iter().map(|&k| i32::from(k)).sum::<i32>();
+            let (low, high) = (half(0), half(1));
+            q.half_sums[2 * i] = low;
+            q.half_sums[2 * i + 1] = high;
             q.scales[i] = d;
-            q.sums[i] = d * sum as f32;
+            q.sums[i] = d * (low + high) as f32;
         }
         q
+    }
+
+    /// The integer sum of block `b` of row `c`.
+    pub(crate) fn block_sum(&self, c: usize, b: usize) -> i32 {
+        let i = 2 * (c * self.blocks + b);
+        self.half_sums[i] + self.half_sums[i + 1]
     }
 }
