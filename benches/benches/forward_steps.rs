@@ -38,7 +38,7 @@ fn main() {
     let threads: usize = std::env::var("INFILL_BENCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     let path = bench_model();
-    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 2048, prefill_chunk: 64, ..EngineOptions::default() }).expect("load");
+    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 4096, prefill_chunk: 64, ..EngineOptions::default() }).expect("load");
     // INFILL_STEPS=decode skips the measured prefill (callgrind runs the rest slowly too).
     let decode_only = std::env::var("INFILL_STEPS").is_ok_and(|s| s == "decode");
     let start = Instant::now();
@@ -48,15 +48,21 @@ fn main() {
     } else {
         // INFILL_REPEAT=N runs the prefill N times (for a sampling profiler).
         let repeat: u32 = std::env::var("INFILL_REPEAT").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+        // INFILL_PREFILL=N prefills N tokens instead of 256 (attention at depth).
+        let n: usize = std::env::var("INFILL_PREFILL").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
         for _ in 0..repeat {
-            measured_prefill_256(&mut model, &tokens(256, 1));
+            measured_prefill_256(&mut model, &tokens(n, 1));
         }
     }
     let prefill = start.elapsed();
     model.cache.truncate(64);
+    let steps: u32 = if decode_only { std::env::var("INFILL_REPEAT").ok().and_then(|s| s.parse().ok()).unwrap_or(1) } else { 1 };
     let start = Instant::now();
-    measured_decode_step(&mut model, 1234);
-    let decode = start.elapsed();
+    for _ in 0..steps {
+        model.cache.truncate(64);
+        measured_decode_step(&mut model, 1234);
+    }
+    let decode = start.elapsed() / steps;
     println!(
         "prefill 256 tokens: {:.1} ms; one decode step after 64: {:.2} ms",
         prefill.as_secs_f64() * 1e3,

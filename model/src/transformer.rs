@@ -16,7 +16,8 @@ use candle_core::{DType, Device, IndexOp, Result as CResult, Tensor, D};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 use crate::hparams::HParams;
-use crate::kv_cache::KvCache;
+use crate::attention::Heads;
+use crate::kv_cache::{KvCache, LayerCache};
 use crate::linear::Projections;
 
 /// Token embeddings kept quantized; rows are dequantized when looked up (a
@@ -70,6 +71,8 @@ struct Layer {
     wo: Projections,
     /// Query, key and value biases (qwen2).
     bias: Option<(Tensor, Tensor, Tensor)>,
+    /// The same biases as plain values, for the CPU path.
+    bias_rows: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
     ffn_norm: Tensor,
     /// Gate and up projections, in that order.
     gate_up: Projections,
@@ -86,6 +89,8 @@ pub struct Transformer {
     output: Projections,
     cos: Tensor,
     sin: Tensor,
+    /// The rotary tables as plain values (`[positions][head_dim / 2]`), for the CPU path.
+    rope_rows: (Vec<f32>, Vec<f32>),
     device: Device,
 }
 
@@ -130,7 +135,25 @@ impl Transformer {
             } else {
                 None
             };
+            let bias_rows = match &bias {
+                Some((q, k, v)) => {
+                    let rows = |t: &Tensor| t.to_vec1::<f32>();
+                    Some((rows(q), rows(k), rows(v)))
+                }
+                None => None,
+            };
+            let bias_rows = match bias_rows {
+                Some((Ok(q), Ok(k), Ok(v))) => Some((q, k, v)),
+                Some(_) => {
+                    return Err(ModelError::UnsupportedQuantization {
+                        path: gguf.path().to_owned(),
+                        reason: format!("layer {i}'s attention biases cannot be read"),
+                    })
+                }
+                None => None,
+            };
             layers.push(Layer {
+                bias_rows,
                 attn_norm: dense(gguf, &name("attn_norm.weight"), &[embd], device)?,
                 qkv: projections(
                     gguf,
@@ -154,6 +177,11 @@ impl Transformer {
         }
         log_kernels(&layers, &output);
         let (cos, sin) = rope_tables(hp, positions, device).map_err(gguf.compute_error("building rotary tables"))?;
+        let rope_rows = cos
+            .flatten_all()
+            .and_then(|c| c.to_vec1::<f32>())
+            .and_then(|c| Ok((c, sin.flatten_all()?.to_vec1::<f32>()?)))
+            .map_err(gguf.compute_error("building rotary tables"))?;
         Ok(Transformer {
             hp: hp.clone(),
             rope_neox: traits.rope_neox,
@@ -163,6 +191,7 @@ impl Transformer {
             output,
             cos,
             sin,
+            rope_rows,
             device: device.clone(),
         })
     }
@@ -224,7 +253,7 @@ impl Transformer {
             candle_core::bail!("the suspended pass no longer fits the cache");
         }
         let (seq, pos) = (pass.tokens.len(), pass.pos);
-        let mask = if seq > 1 { Some(causal_mask(seq, pos, &self.device)?) } else { None };
+        let mask = if seq > 1 && !self.device.is_cpu() { Some(causal_mask(seq, pos, &self.device)?) } else { None };
         let cos = self.cos.narrow(0, pos, seq)?;
         let sin = self.sin.narrow(0, pos, seq)?;
         while pass.layer < self.layers.len() {
@@ -232,10 +261,16 @@ impl Transformer {
                 return Ok(Pass::Suspended(pass));
             }
             let layer = &self.layers[pass.layer];
-            let (k_cache, v_cache) = &cache.layers[pass.layer];
+            let heads = cache.heads;
             let x = &pass.x;
             let h = candle_nn::ops::rms_norm(x, &layer.attn_norm, self.hp.rms_eps as f32)?;
-            let attn = self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (k_cache, v_cache))?;
+            let attn = match &mut cache.layers[pass.layer] {
+                LayerCache::Cpu { keys, values } => self.attention_cpu(layer, &h, pos, &heads, keys, values)?,
+                LayerCache::CpuExact { keys, values } => self.attention_cpu(layer, &h, pos, &heads, keys, values)?,
+                LayerCache::Device { keys, values } => {
+                    self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (keys, values))?
+                }
+            };
             let x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.hp.rms_eps as f32)?;
             let [gate, up] = two(layer.gate_up.forward(&h)?)?;
@@ -249,6 +284,42 @@ impl Transformer {
         self.output.forward_one(&last)?.squeeze(0).map(Pass::Done)
     }
 
+    /// Attention on the CPU: q, k and v as plain rows, rotated, k and v stored in the
+    /// f16 cache, and [`crate::attention::attend`] over it.
+    fn attention_cpu<E: crate::attention::Element>(
+        &self,
+        layer: &Layer,
+        h: &Tensor,
+        pos: usize,
+        heads: &Heads,
+        keys: &mut [E],
+        values: &mut [E],
+    ) -> CResult<Tensor> {
+        let hp = &self.hp;
+        let (_, seq, _) = h.dims3()?;
+        let [q, k, v] = <[Tensor; 3]>::try_from(layer.qkv.forward(h)?)
+            .map_err(|parts| candle_core::Error::Msg(format!("expected q, k, v; found {} projections", parts.len())))?;
+        let rows = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let (mut q, mut k, mut v) = (rows(q)?, rows(k)?, rows(v)?);
+        if let Some(bias) = &layer.bias_rows {
+            for (x, b) in [(&mut q, &bias.0), (&mut k, &bias.1), (&mut v, &bias.2)] {
+                for row in x.chunks_exact_mut(b.len()) {
+                    for (a, b) in row.iter_mut().zip(b) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+        let half = hp.head_dim / 2;
+        let (cos, sin) = (&self.rope_rows.0[..(pos + seq) * half], &self.rope_rows.1[..(pos + seq) * half]);
+        crate::attention::rope(&mut q, hp.n_head, hp.head_dim, pos, cos, sin, self.rope_neox);
+        crate::attention::rope(&mut k, hp.n_kv_head, hp.head_dim, pos, cos, sin, self.rope_neox);
+        crate::attention::store(heads, keys, values, &k, &v, pos);
+        let y = crate::attention::attend(heads, &q, seq, pos, keys, values);
+        layer.wo.forward_one(&Tensor::from_vec(y, (1, seq, hp.n_embd), &self.device)?)
+    }
+
+    /// Attention on a GPU with candle's operations over the cache tensors.
     fn attention(
         &self,
         layer: &Layer,
@@ -281,9 +352,6 @@ impl Transformer {
         k_cache.slice_set(&k, 2, pos)?;
         v_cache.slice_set(&v, 2, pos)?;
         let len = pos + seq;
-        if seq == 1 && self.device.is_cpu() {
-            return layer.wo.forward_one(&crate::attention::decode(&q, k_cache, v_cache, len)?);
-        }
         let keys = k_cache.narrow(2, 0, len)?;
         let values = v_cache.narrow(2, 0, len)?;
         // Heads h*g..(h+1)*g read kv head h: fold them into the rows of one matmul.
