@@ -55,8 +55,10 @@ pub struct Backend {
     pub(crate) suggestions: Arc<crate::suggestion_cache::SuggestionCache>,
     /// Keystroke gaps and answer latencies, for the adaptive delay.
     pub(crate) pace: crate::typing_pace::TypingPace,
-    /// The next step being computed while a suggestion is shown.
+    /// The next step being computed while a suggestion is shown, or a warm-up.
     pub(crate) speculation: crate::speculation::Speculation,
+    /// The latest warm-up asked for.
+    pub(crate) warming: crate::warm::Warming,
 }
 
 impl Backend {
@@ -85,6 +87,7 @@ impl Backend {
             suggestions: Arc::default(),
             pace: Default::default(),
             speculation: Default::default(),
+            warming: Default::default(),
         }
     }
 
@@ -106,6 +109,15 @@ impl Backend {
     /// A copy of the current settings.
     pub(crate) fn config(&self) -> Config {
         self.config.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// `infill/cursor`: where the editor's cursor rests (our clients send it), so the
+    /// document's prompt there can be evaluated before the first keystroke.
+    pub async fn cursor(&self, params: crate::protocol::CursorParams) {
+        let _ = self
+            .panics
+            .guard(crate::protocol::CURSOR_METHOD, crate::warm::after_idle(self, params.text_document.uri, Some(params.position)))
+            .await;
     }
 
     /// `textDocument/inlineCompletion` (LSP 3.18), registered as a custom method.
@@ -137,7 +149,7 @@ impl LanguageServer for Backend {
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
-        let _ = self.panics.guard("textDocument/didOpen", async { handlers::did_open::handle(self, params) }).await;
+        let _ = self.panics.guard("textDocument/didOpen", handlers::did_open::handle(self, params)).await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {

@@ -28,6 +28,7 @@ pub mod speculation;
 pub mod suggestion_cache;
 pub mod typing_pace;
 pub mod transport;
+pub mod warm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub async fn serve_stdio(startup: Startup) -> i32 {
         Backend::new(client, config, engine, log, flag)
     })
     .custom_method(protocol::INLINE_COMPLETION_METHOD, Backend::inline_completion)
+    .custom_method(protocol::CURSOR_METHOD, Backend::cursor)
     .finish();
     let server = Server::new(pipes.server_input, pipes.server_output, socket)
         .concurrency_level(CONCURRENT_HANDLERS)

@@ -64,6 +64,19 @@ pub struct InlineCompletionItem {
     pub range: Option<Range>,
 }
 
+/// The notification our editor clients send when the cursor rests somewhere.
+pub const CURSOR_METHOD: &str = "infill/cursor";
+
+/// `infill/cursor`: where the cursor is in a document.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CursorParams {
+    /// The document.
+    pub text_document: TextDocumentIdentifier,
+    /// The cursor.
+    pub position: Position,
+}
+
 /// `infill/didComplete`: sent after each answered completion request with where its
 /// time went, for the editor's status line and the log.
 pub enum DidComplete {}

@@ -16,21 +16,22 @@ use crate::engine::{CompletionEngine, CompletionRequest, RequestContext};
 use crate::request_context::PARSE_LIMIT;
 use crate::suggestion_cache::{SuggestionCache, Window};
 
-/// The speculation running now, if any.
+/// The work done ahead of need running now, if any: a speculation, or a warm-up.
 #[derive(Default)]
 pub struct Speculation {
     running: Mutex<Option<CancelToken>>,
 }
 
 impl Speculation {
-    /// Cancels the running speculation (a real request is coming).
+    /// Cancels the running background work (a real request is coming).
     pub fn preempt(&self) {
         if let Some(token) = self.running.lock().ok().and_then(|mut r| r.take()) {
             token.cancel();
         }
     }
 
-    fn begin(&self) -> CancelToken {
+    /// Registers new background work (cancelling the one before): its token.
+    pub(crate) fn begin(&self) -> CancelToken {
         let token = CancelToken::new();
         if let Ok(mut running) = self.running.lock() {
             if let Some(older) = running.replace(token.clone()) {

@@ -32,6 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('infill.restart', () => serially(restart)),
     vscode.commands.registerCommand('infill.menu', menu),
     vscode.workspace.onDidChangeConfiguration(onSettingsChanged),
+    vscode.window.onDidChangeTextEditorSelection((e) => cursorMoved(e.textEditor)),
+    vscode.window.onDidChangeActiveTextEditor(cursorMoved),
   );
   await serially(start);
 }
@@ -92,6 +94,24 @@ async function start(): Promise<void> {
     status.failed(message);
     void vscode.window.showErrorMessage(message.replace(/`/g, ''), 'Show Log').then((c) => c && output.show(true));
   }
+}
+
+let cursorTimer: NodeJS.Timeout | undefined;
+/**
+ * Tells the server, once the cursor has rested a moment, where it is (`infill/cursor`),
+ * so the server can prepare that place before the first keystroke.
+ */
+function cursorMoved(editor: vscode.TextEditor | undefined): void {
+  if (cursorTimer) clearTimeout(cursorTimer);
+  if (!editor) return;
+  cursorTimer = setTimeout(() => {
+    const running = client;
+    if (!running?.isRunning() || vscode.window.activeTextEditor !== editor) return;
+    void running.sendNotification('infill/cursor', {
+      textDocument: { uri: editor.document.uri.toString() },
+      position: running.code2ProtocolConverter.asPosition(editor.selection.active),
+    });
+  }, 200);
 }
 
 async function stop(): Promise<void> {

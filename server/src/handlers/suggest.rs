@@ -43,8 +43,9 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         return None;
     };
     let cursor = position_to_byte(&snapshot.rope, position, backend.encoding());
-    // Real requests come first: whatever was being speculated stops.
+    // Real requests come first: whatever was being speculated or warmed stops.
     backend.speculation.preempt();
+    crate::warm::note_request(backend);
     // Supersedes the previous request for this document; dropping the ticket (the
     // request finished, or tower-lsp dropped this future on $/cancelRequest) cancels.
     let ticket = backend.in_flight.begin(uri);

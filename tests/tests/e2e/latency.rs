@@ -160,3 +160,24 @@ fn a_burst_of_a_thousand_keystrokes_leaves_the_server_responsive_and_memory_flat
     assert!(rss_after < rss_before + 32 * 1024, "memory grew from {rss_before} KiB to {rss_after} KiB");
     assert!(!client.stderr().contains("panicked"));
 }
+
+#[test]
+fn a_document_warmed_where_the_cursor_rests_answers_its_first_keystroke_without_evaluating_the_file() {
+    let mut client = with_model(json!({ "maxTokens": 8 }));
+    let uri = "file:///warm.py";
+    let body: String = (0..120).map(|i| format!("    total += weight({i}) * scale\n")).collect();
+    let text = format!("def score(weight, scale):\n    total = 0\n{body}    return total\n\n\ndef other():\n    ");
+    let line = 126;
+    client.open(uri, "python", 1, &text);
+    client.notify("infill/cursor", json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": 4 } }));
+    let warmed = client.wait_for(Duration::from_secs(60), |m| {
+        m["method"] == "window/logMessage" && m["params"]["message"].as_str().is_some_and(|s| s.starts_with("warmed"))
+    });
+    assert!(warmed.is_some(), "no warm-up; stderr:\n{}", client.stderr());
+    client.change(uri, 2, [line, 4, line, 4], "r");
+    request_inline(&mut client, uri, line, 5);
+    let t = did_complete(&mut client, uri, 2);
+    let (evaluated, reused) = (t["evaluatedTokens"].as_u64().unwrap_or(0), t["reusedTokens"].as_u64().unwrap_or(0));
+    assert!(reused > 1000, "the warmed prompt was reused: {t}");
+    assert!(evaluated <= 3, "only the keystroke's tokens were evaluated: {t}");
+}

@@ -122,6 +122,12 @@ local function map_keys(bufnr)
 end
 
 local function on_attach(client, bufnr)
+  vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI', 'BufEnter' }, {
+    group = vim.api.nvim_create_augroup('infill_cursor_' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    callback = function() server.cursor_moved(bufnr) end,
+  })
+  server.cursor_moved(bufnr)
   local mode = M.mode()
   if mode == 'popup' then
     vim.bo[bufnr].omnifunc = "v:lua.require'infill.popup'.omnifunc"

@@ -97,6 +97,21 @@ function M.any_client()
   end
 end
 
+local cursor_timer = nil
+--- Tells the server, once the cursor has rested a moment, where it is in `bufnr`
+--- (`infill/cursor`), so the server can prepare that place before the first keystroke.
+function M.cursor_moved(bufnr)
+  if cursor_timer then cursor_timer:stop() end
+  cursor_timer = cursor_timer or vim.loop.new_timer()
+  cursor_timer:start(200, 0, vim.schedule_wrap(function()
+    if not vim.api.nvim_buf_is_valid(bufnr) or vim.api.nvim_get_current_buf() ~= bufnr then return end
+    local client = M.client(bufnr)
+    if not client then return end
+    local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+    compat.notify(client, 'infill/cursor', { textDocument = params.textDocument, position = params.position })
+  end))
+end
+
 --- Sends changed settings to the running server.
 function M.send_settings(settings)
   local client = M.any_client()
