@@ -137,8 +137,38 @@ struct Tally {
     peak_rss: u64,
     /// Prompt tokens evaluated by each model call.
     evaluated: Vec<u64>,
+    /// Model calls that moved cached keys, and how many of those an exact evaluation
+    /// confirmed (`INFILL_VERIFY_SHIFT`).
+    shifted_calls: usize,
+    shifted_tokens: u64,
+    verified: usize,
+    agreed: usize,
     /// (ms, prompt tokens evaluated, reused) of requests over 200 ms.
     slow: Vec<(f64, u64, u64)>,
+    /// Requests after moving the cursor back into a typed region: latencies and prompt
+    /// tokens evaluated.
+    revisits: Vec<Duration>,
+    revisit_evaluated: Vec<u64>,
+}
+
+impl Tally {
+    /// Counts the figures of one answer that are not about typing.
+    fn note(&mut self, answer: &infill_benches::replay::Answer, took: Duration) {
+        if took > Duration::from_millis(200) {
+            self.slow.push((took.as_secs_f64() * 1e3, answer.evaluated, answer.reused));
+        }
+        if answer.model {
+            self.evaluated.push(answer.evaluated);
+        }
+        if answer.shifted > 0 {
+            self.shifted_calls += 1;
+            self.shifted_tokens += answer.shifted;
+        }
+        if let Some(agrees) = answer.exact_agrees {
+            self.verified += 1;
+            self.agreed += usize::from(agrees);
+        }
+    }
 }
 
 /// The characters of `suggestion` the user accepts: all of it, or its first line, when
@@ -170,12 +200,7 @@ fn replay(server: &mut dyn Server, regions: &[Region], tally: &mut Tally) {
                 let answer = server.keystroke(&text, insert_at, &inserted, cursor);
                 let took = started.elapsed();
                 tally.latencies.push(took);
-                if took > Duration::from_millis(200) {
-                    tally.slow.push((took.as_secs_f64() * 1e3, answer.evaluated, answer.reused));
-                }
-                if answer.model {
-                    tally.evaluated.push(answer.evaluated);
-                }
+                tally.note(&answer, took);
                 let (suggestion, model) = (answer.text, answer.model);
                 tally.model_calls += usize::from(model);
                 tally.cache_hits += usize::from(!model);
@@ -191,6 +216,17 @@ fn replay(server: &mut dyn Server, regions: &[Region], tally: &mut Tally) {
                 (inserted, insert_at) = (accept.to_owned(), cursor);
                 std::thread::sleep(READ_PAUSE);
             }
+        }
+        // The user goes back into what they typed: the end of its first line, then
+        // of its middle line (the place typed at is left, the prompt is laid out anew).
+        let lines: Vec<usize> = original.match_indices('\n').map(|(i, _)| base + i).collect();
+        for cursor in [lines.first(), lines.get(lines.len() / 2)].into_iter().flatten().copied() {
+            let started = Instant::now();
+            let answer = server.ask(&text, cursor);
+            let took = started.elapsed();
+            tally.note(&answer, took);
+            tally.revisits.push(took);
+            tally.revisit_evaluated.push(answer.evaluated);
         }
     }
     tally.peak_rss = peak_rss(server.pid());
@@ -217,6 +253,29 @@ fn report(t: &mut Tally) -> Summary {
     let median = t.evaluated.get(t.evaluated.len() / 2).copied().unwrap_or(0);
     let mean = t.evaluated.iter().sum::<u64>() as f64 / t.evaluated.len().max(1) as f64;
     println!("{:<13} prompt tokens evaluated per model call: median {median}, mean {mean:.1}", "");
+    if !t.revisits.is_empty() {
+        let revisit = Summary::of(&mut t.revisits);
+        t.revisit_evaluated.sort_unstable();
+        println!(
+            "{:<13} {} requests after moving back into typed code: latency p50 {} p95 {}, prompt tokens evaluated median {}",
+            "",
+            t.revisits.len(),
+            human(revisit.p50),
+            human(revisit.p95),
+            t.revisit_evaluated[t.revisit_evaluated.len() / 2]
+        );
+    }
+    if t.shifted_calls > 0 {
+        println!(
+            "{:<13} {} model calls moved cached keys ({} tokens, {:.0} per call); exact evaluation agreed on {} of {} answers checked",
+            "",
+            t.shifted_calls,
+            t.shifted_tokens,
+            t.shifted_tokens as f64 / t.shifted_calls as f64,
+            t.agreed,
+            t.verified
+        );
+    }
     let evaluated: u64 = t.slow.iter().map(|s| s.1).sum();
     println!(
         "{:<13} {} requests over 200 ms, evaluating {} prompt tokens on average (slowest: {})",
@@ -263,6 +322,9 @@ fn main() {
     {
         let log = std::env::var("INFILL_REPLAY_LOG").unwrap_or_else(|_| "warn".into());
         let mut options = json!({ "maxTokens": MAX_TOKENS });
+        if let Some(n) = std::env::var("INFILL_REPLAY_CACHE_REUSE").ok().and_then(|v| v.parse::<u64>().ok()) {
+            options["cacheReuse"] = json!(n);
+        }
         if quality {
             options["timeBudgetMs"] = json!(0);
             options["timeLimitMs"] = json!(0);

@@ -26,6 +26,11 @@ pub struct Answer {
     pub evaluated: u64,
     /// Prompt tokens whose keys and values were reused.
     pub reused: u64,
+    /// Of those, tokens whose keys and values were moved to new positions.
+    pub shifted: u64,
+    /// With a server run under `INFILL_VERIFY_SHIFT`, for an answer over moved keys:
+    /// whether an exact evaluation gives the same answer.
+    pub exact_agrees: Option<bool>,
 }
 
 /// A server under replay.
@@ -35,6 +40,8 @@ pub trait Server {
     /// Applies the insertion of `inserted` at `at` (the new text is `text`) and asks for
     /// a suggestion at `cursor`.
     fn keystroke(&mut self, text: &str, at: usize, inserted: &str, cursor: usize) -> Answer;
+    /// Asks for a suggestion at `cursor` with the text unchanged (the user moved there).
+    fn ask(&mut self, text: &str, cursor: usize) -> Answer;
     /// The server's process id (for its memory figures).
     fn pid(&self) -> u32;
 }
@@ -91,6 +98,10 @@ impl Server for Infill {
         let (line, column) = position(text, at);
         self.version += 1;
         self.client.change(&self.uri, self.version, [line, column, line, column], inserted);
+        self.ask(text, cursor)
+    }
+
+    fn ask(&mut self, text: &str, cursor: usize) -> Answer {
         let (line, column) = position(text, cursor);
         let reply = self.client.call(
             "textDocument/inlineCompletion",
@@ -105,6 +116,8 @@ impl Server for Infill {
             model: done.as_ref().is_none_or(|d| d["params"]["source"] == "model"),
             evaluated: field("evaluatedTokens"),
             reused: field("reusedTokens"),
+            shifted: field("shiftedTokens"),
+            exact_agrees: done.as_ref().and_then(|d| d["params"]["exactAgrees"].as_bool()),
         }
     }
 
@@ -212,6 +225,10 @@ impl Server for LlamaServer {
     }
 
     fn keystroke(&mut self, text: &str, _at: usize, _inserted: &str, cursor: usize) -> Answer {
+        self.ask(text, cursor)
+    }
+
+    fn ask(&mut self, text: &str, cursor: usize) -> Answer {
         let line_start = text[..cursor].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[cursor..].find('\n').map_or(text.len(), |i| cursor + i);
         // llama.vim starts a line of only spaces from its beginning (and trims the
@@ -260,6 +277,7 @@ impl Server for LlamaServer {
             model: true,
             evaluated: reply["timings"]["prompt_n"].as_u64().unwrap_or(0),
             reused: reply["tokens_cached"].as_u64().unwrap_or(0),
+            ..Answer::default()
         }
     }
 

@@ -64,6 +64,22 @@ pub(crate) fn rope(x: &mut [f32], heads: usize, dim: usize, pos: usize, cos: &[f
     }
 }
 
+/// Rotates one head's key (`dim` values) by `delta` positions (negative: back), as
+/// [`rope`] would have rotated it at a position `delta` further: rotary embeddings
+/// compose, so a cached key moved by `delta` needs only this.
+pub(crate) fn rotate(k: &mut [f32], delta: i64, cos: &[f32], sin: &[f32], neox: bool) {
+    let half = k.len() / 2;
+    let at = delta.unsigned_abs() as usize * half;
+    let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
+    let sign = if delta < 0 { -1.0 } else { 1.0 };
+    for j in 0..half {
+        let (a, b) = if neox { (j, j + half) } else { (2 * j, 2 * j + 1) };
+        let (x0, x1, sj) = (k[a], k[b], sign * s[j]);
+        k[a] = x0 * c[j] - x1 * sj;
+        k[b] = x0 * sj + x1 * c[j];
+    }
+}
+
 /// What the cache stores a key or value as: f16 bits, or f32 in the exact mode the
 /// reference tests use (`CANDLE_DEQUANTIZE_ALL`).
 pub(crate) trait Element: Copy + Default + Send + Sync {
@@ -544,6 +560,28 @@ mod tests {
         for r in [0, 7, 39] {
             let alone = attend(&h, &q[r * width..(r + 1) * width], 1, 560 + r, &keys, &values);
             assert_eq!(alone, chunk[r * width..(r + 1) * width], "row {r}");
+        }
+    }
+
+    #[test]
+    fn a_key_rotated_by_a_distance_is_the_key_at_the_new_position() {
+        let (dim, positions) = (16, 64);
+        let theta: Vec<f32> = (0..dim / 2).map(|j| 1.0 / 10_000f32.powf(2.0 * j as f32 / dim as f32)).collect();
+        let table = |f: fn(f32) -> f32| (0..positions).flat_map(|p| theta.iter().map(move |t| f(p as f32 * t))).collect::<Vec<f32>>();
+        let (cos, sin) = (table(f32::cos), table(f32::sin));
+        let x: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin()).collect();
+        for neox in [true, false] {
+            for (from, to) in [(5usize, 40usize), (40, 5), (0, 63), (17, 17)] {
+                let mut moved = x.clone();
+                rope(&mut moved, 1, dim, from, &cos[..(from + 1) * dim / 2], &sin[..(from + 1) * dim / 2], neox);
+                rotate(&mut moved, to as i64 - from as i64, &cos, &sin, neox);
+                let mut direct = x.clone();
+                // `rope` reads the rows of the positions it rotates: start them at `to`.
+                rope(&mut direct, 1, dim, to, &cos, &sin, neox);
+                for (a, b) in moved.iter().zip(&direct) {
+                    assert!((a - b).abs() < 1e-4, "{from} -> {to} (neox {neox}): {a} vs {b}");
+                }
+            }
         }
     }
 

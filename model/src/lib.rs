@@ -14,6 +14,7 @@ pub mod gguf;
 pub mod hparams;
 pub mod kernels;
 pub mod kv_cache;
+mod kv_shift;
 mod linear;
 pub mod source;
 pub mod tokenizer;

@@ -284,6 +284,57 @@ impl Transformer {
         self.output.forward_one(&last)?.squeeze(0).map(Pass::Done)
     }
 
+    /// Moves cached keys and values as `moves` say (all layers), rotating each key by
+    /// the distance it moves. Returns false when the cache is not one it can move (on a
+    /// GPU): nothing was moved then.
+    pub(crate) fn apply_moves(&self, cache: &mut KvCache, moves: &[crate::kv_shift::Move]) -> bool {
+        if moves.is_empty() {
+            return true;
+        }
+        let heads = cache.heads;
+        for layer in &mut cache.layers {
+            match layer {
+                LayerCache::Cpu { keys, values } => self.move_layer(&heads, keys, values, moves),
+                LayerCache::CpuExact { keys, values } => self.move_layer(&heads, keys, values, moves),
+                LayerCache::Device { .. } => return false,
+            }
+        }
+        cache.begin_pass();
+        true
+    }
+
+    /// [`Transformer::apply_moves`] for one layer: every moved position is read first,
+    /// then written, so moves may overlap.
+    fn move_layer<E: crate::attention::Element>(&self, h: &Heads, keys: &mut [E], values: &mut [E], moves: &[crate::kv_shift::Move]) {
+        use crate::attention::TILE;
+        let tiles = h.capacity.div_ceil(TILE);
+        let key_at = |kv: usize, pos: usize, d: usize| (kv * tiles + pos / TILE) * h.dim * TILE + d * TILE + pos % TILE;
+        let value_at = |kv: usize, pos: usize| (kv * tiles * TILE + pos) * h.dim;
+        let (cos, sin) = (&self.rope_rows.0, &self.rope_rows.1);
+        let mut k = vec![0f32; h.dim];
+        let mut one = [0f32; 1];
+        let mut staged: Vec<(usize, usize, Vec<f32>, Vec<E>)> = Vec::new();
+        for m in moves {
+            for i in 0..m.len {
+                for kv in 0..h.n_kv {
+                    for (d, x) in k.iter_mut().enumerate() {
+                        E::widen(&keys[key_at(kv, m.from + i, d)..][..1], &mut one);
+                        *x = one[0];
+                    }
+                    crate::attention::rotate(&mut k, m.to as i64 - m.from as i64, cos, sin, self.rope_neox);
+                    let v = values[value_at(kv, m.from + i)..][..h.dim].to_vec();
+                    staged.push((kv, m.to + i, k.clone(), v));
+                }
+            }
+        }
+        for (kv, pos, k, v) in staged {
+            for (d, x) in k.into_iter().enumerate() {
+                keys[key_at(kv, pos, d)] = E::from_f32(x);
+            }
+            values[value_at(kv, pos)..][..h.dim].copy_from_slice(&v);
+        }
+    }
+
     /// Attention on the CPU: q, k and v as plain rows, rotated, k and v stored in the
     /// f16 cache, and [`crate::attention::attend`] over it.
     fn attention_cpu<E: crate::attention::Element>(

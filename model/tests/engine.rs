@@ -34,6 +34,7 @@ fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnO
         time_budget: None,
         deadline: None,
         stop: None,
+        cache_reuse: 0,
         cancel: Arc::new(AtomicBool::new(false)),
         events: Box::new(move |e| {
             let _ = tx.send(e);
@@ -107,6 +108,7 @@ fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling
         time_budget: None,
         deadline: None,
         stop: None,
+        cache_reuse: 0,
         cancel,
         events: Box::new(move |e| {
             if when(&e) {
@@ -279,4 +281,28 @@ fn background_work_gives_way_to_a_request() {
     assert_eq!(warmed.stop, StopReason::Cancelled, "{warmed:?}");
     assert!(warmed.evaluated_tokens < long.len(), "it stopped early: {warmed:?}");
     assert!(request.queue_ms < 200.0, "the request waited {} ms behind background work", request.queue_ms);
+}
+
+#[test]
+fn text_typed_before_an_unchanged_part_moves_the_part_instead_of_evaluating_it() {
+    let path = tiny_path();
+    let engine = || {
+        Engine::start(&path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, kv_memory: 64 << 20 }).expect("engine")
+    };
+    // A fill-in-the-middle shape: head, suffix, middle; then text typed before the suffix.
+    let head: Vec<u32> = (0..60).map(|i| (i * 7 % 250) as u32).collect();
+    let suffix: Vec<u32> = (0..150).map(|i| (i * 13 % 250 + 3) as u32).collect();
+    let first = [head.clone(), suffix.clone(), vec![261]].concat();
+    let second = [head.clone(), vec![70, 71, 72], suffix.clone(), vec![261]].concat();
+    let on = engine();
+    run(&on, first.clone(), 4, |job| job.cache_reuse = 16);
+    let (_, _, moved) = run(&on, second.clone(), 4, |job| job.cache_reuse = 16);
+    assert_eq!(moved.shifted_tokens, suffix.len(), "{moved:?}");
+    assert_eq!(moved.evaluated_tokens, 3 + 1, "the typed tokens and the last one: {moved:?}");
+    assert!(!matches!(moved.stop, StopReason::Failed(_)), "{moved:?}");
+    let off = engine();
+    run(&off, first, 4, |_| {});
+    let (_, _, exact) = run(&off, second.clone(), 4, |_| {});
+    assert_eq!(exact.shifted_tokens, 0);
+    assert_eq!(exact.evaluated_tokens, second.len() - head.len());
 }

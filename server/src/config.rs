@@ -34,6 +34,9 @@ pub struct Config {
     pub time_limit: Option<Duration>,
     /// Whether the next step is computed while a suggestion is shown.
     pub speculate: bool,
+    /// Shortest run of cached prompt tokens moved to a new position instead of evaluated
+    /// again (0: never; an approximation, see the engine's `kv_shift`).
+    pub cache_reuse: usize,
 }
 
 impl Default for Config {
@@ -50,10 +53,13 @@ impl Default for Config {
             time_budget: Some(DEFAULT_TIME_BUDGET),
             time_limit: Some(DEFAULT_TIME_LIMIT),
             speculate: true,
+            cache_reuse: DEFAULT_CACHE_REUSE,
         }
     }
 }
 
+/// Default `cacheReuse`: 0, moving cached keys is off until measured to lose nothing.
+const DEFAULT_CACHE_REUSE: usize = 0;
 /// The upper bound we accept for `maxTokens`.
 const MAX_TOKENS_LIMIT: u32 = 4096;
 /// Default `timeBudgetMs`: the first line of a slow multi-line answer shows in time.
@@ -123,6 +129,10 @@ impl Config {
                     None => value.is_null().then(|| self.time_limit = Some(DEFAULT_TIME_LIMIT)).is_some(),
                 },
                 "speculate" => value.as_bool().map(|b| self.speculate = b).is_some(),
+                "cacheReuse" => match value.as_u64() {
+                    Some(n) => { self.cache_reuse = n.min(4096) as usize; true }
+                    None => value.is_null().then(|| self.cache_reuse = DEFAULT_CACHE_REUSE).is_some(),
+                },
                 _ => true, // settings of later versions or other tools: not ours to judge
             };
             if !ok {

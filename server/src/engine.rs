@@ -40,6 +40,8 @@ pub struct CompletionRequest {
     pub deadline: Option<std::time::Instant>,
     /// Work ahead of need (speculation, warming a document): it gives way to any request.
     pub background: bool,
+    /// Shortest run of cached tokens the engine may move instead of evaluating (0: none).
+    pub cache_reuse: usize,
 }
 
 /// Syntax, other files and prompt settings for one request.
@@ -99,6 +101,10 @@ pub struct Timings {
     pub resumed_tokens: usize,
     /// Prompt tokens left to evaluate (in the background) when the answer was given.
     pub pending_tokens: usize,
+    /// Prompt tokens whose cached keys and values were moved instead of evaluated.
+    pub shifted_tokens: usize,
+    /// With `INFILL_VERIFY_SHIFT`: whether an exact evaluation gives the same answer.
+    pub exact_agrees: Option<bool>,
     /// Whether the answer is all the model would say (not cut short by time or a cancel):
     /// only such answers are cached.
     pub is_final: bool,

@@ -123,6 +123,13 @@ pub struct DidCompleteParams {
     /// Prompt tokens still to evaluate when the answer was given (the time limit came
     /// first); their evaluation goes on in the background.
     pub pending_tokens: usize,
+    /// Prompt tokens whose cached keys and values were moved to new positions instead
+    /// of being evaluated (see the `cacheReuse` setting).
+    pub shifted_tokens: usize,
+    /// Only when the server runs with `INFILL_VERIFY_SHIFT` (measurements): whether an
+    /// exact evaluation of the same prompt gives the same answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact_agrees: Option<bool>,
     /// Waiting before model work (the adaptive delay), ms.
     pub delay_ms: f64,
     /// Building the prompt, ms.

@@ -53,6 +53,7 @@ pub async fn after_idle(backend: &Backend, uri: Url, cursor: Option<Position>) {
         time_budget: None,
         deadline: None,
         background: true,
+        cache_reuse: config.cache_reuse,
     };
     let engine = backend.slot.current();
     match engine.complete(request, token).await {

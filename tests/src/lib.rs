@@ -271,6 +271,15 @@ pub fn synthetic_model(shape: &str, quant: &str) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Path of the test model with fill-in-the-middle tokens added (real weights, FIM-shaped
+/// prompts), written once by `model/scripts/fim-test-model.sh`.
+pub fn fim_test_model() -> PathBuf {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fim-test-model.sh");
+    let out = Command::new("bash").arg(script).output().expect("run fim-test-model.sh");
+    assert!(out.status.success(), "fim-test-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Waits for the `infill/status` notification with state `state`.
 pub fn wait_status(client: &mut Client, state: &str) -> Value {
     client

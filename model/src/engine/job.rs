@@ -64,6 +64,9 @@ pub struct Job {
     pub deadline: Option<std::time::Instant>,
     /// Called after each token with all the text so far.
     pub stop: Option<StopCheck>,
+    /// Shortest run of cached tokens moved to a new position instead of evaluated again
+    /// (text typed before an unchanged part; see `kv_shift`); 0 never moves any.
+    pub cache_reuse: usize,
     /// Set by the caller when the answer is no longer wanted.
     pub cancel: Arc<AtomicBool>,
     /// Where text and the final report go.
@@ -84,6 +87,7 @@ impl Job {
             time_budget: None,
             deadline: None,
             stop: None,
+            cache_reuse: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             events,
         }
@@ -157,6 +161,12 @@ pub struct Report {
     /// Of those, tokens taken from an earlier answer to the same prompt that was cut
     /// short (its keys and values were in the cache: no model work).
     pub resumed_tokens: usize,
+    /// Prompt tokens whose cached keys and values were moved to new positions instead of
+    /// being evaluated (counted in `reused_tokens` too).
+    pub shifted_tokens: usize,
+    /// With `INFILL_VERIFY_SHIFT` set, for an answer over moved tokens: whether a cold
+    /// evaluation of the same prompt gives the same text.
+    pub exact_agrees: Option<bool>,
     /// Waiting in the queue, in milliseconds.
     pub queue_ms: f64,
     /// Evaluating the prompt.

@@ -31,8 +31,18 @@ pub(super) struct Slot {
     /// A forward pass interrupted between layers, finished by the next evaluation
     /// that needs its tokens.
     pub(super) suspended: Option<Suspended>,
+    /// Positions whose keys and values were moved into place for a prompt (that
+    /// prompt, and the ranges), taken as they are when its evaluation reaches them.
+    pub(super) placed: Option<(Vec<u32>, Vec<std::ops::Range<usize>>)>,
     /// When it was last used (a counter).
     used: u64,
+}
+
+impl Slot {
+    /// A slot for key 0 holding nothing yet.
+    pub(super) fn fresh(cache: KvCache) -> Slot {
+        Slot { key: 0, cache, last: None, suspended: None, placed: None, used: 0 }
+    }
 }
 
 /// The caches.
@@ -49,7 +59,7 @@ impl Slots {
     /// Slots beside `first` (the model's own cache, for key 0), at most `most` in all.
     pub(super) fn new(first: KvCache, most: usize, hp: &HParams, device: &Device) -> Slots {
         let capacity = first.capacity();
-        let slot = Slot { key: 0, cache: first, last: None, suspended: None, used: 0 };
+        let slot = Slot::fresh(first);
         Slots { slots: vec![slot], most: most.max(1), clock: 0, hp: hp.clone(), capacity, device: device.clone() }
     }
 
@@ -61,7 +71,7 @@ impl Slots {
             Some(i) => i,
             None if self.slots.len() < self.most => {
                 let cache = KvCache::new(&self.hp, self.capacity, &self.device)?;
-                self.slots.push(Slot { key, cache, last: None, suspended: None, used: 0 });
+                self.slots.push(Slot { key, ..Slot::fresh(cache) });
                 tracing::debug!(slots = self.slots.len(), most = self.most, "KV cache slot added");
                 self.slots.len() - 1
             }
@@ -72,6 +82,7 @@ impl Slots {
                 slot.cache.truncate(0);
                 slot.last = None;
                 slot.suspended = None;
+                slot.placed = None;
                 i
             }
         };
@@ -80,12 +91,18 @@ impl Slots {
         Ok(slot)
     }
 
+    /// Positions each cache holds.
+    pub(super) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Empties every slot (after a failure that may have left a cache half written).
     pub(super) fn clear(&mut self) {
         for slot in &mut self.slots {
             slot.cache.truncate(0);
             slot.last = None;
             slot.suspended = None;
+            slot.placed = None;
         }
     }
 }

@@ -40,6 +40,9 @@ struct Worker {
     stop_tokens: Vec<u32>,
     slots: Slots,
     chunk: usize,
+    /// After an answer computed over moved tokens, compute it again exactly and report
+    /// whether they agree (`INFILL_VERIFY_SHIFT`: for measurements only).
+    verify: bool,
     /// Jobs submitted and not yet taken (the submitter counts up, the loop down).
     waiting: Arc<AtomicUsize>,
 }
@@ -62,6 +65,7 @@ pub(super) fn run(
         stop_tokens: facts.stop_tokens.clone(),
         slots,
         chunk: options.prefill_chunk.max(1),
+        verify: std::env::var_os("INFILL_VERIFY_SHIFT").is_some(),
         waiting,
     };
     let mut pending: Option<Pending> = None;
@@ -116,6 +120,8 @@ impl Report {
             pending_tokens: 0,
             generated_tokens: 0,
             resumed_tokens: 0,
+            shifted_tokens: 0,
+            exact_agrees: None,
             queue_ms: 0.0,
             prefill_ms: 0.0,
             ttft_ms: 0.0,
@@ -190,8 +196,18 @@ impl Worker {
             // Always evaluate the last prompt token: its logits start the answer.
             None => slot.cache.common_prefix(&job.prompt).min(job.prompt.len() - 1),
         };
+        // Runs of the rest found further on in the cache move to their new places.
+        let moves = if resumed.is_none() && slot.placed.as_ref().is_none_or(|(p, _)| *p != job.prompt) {
+            crate::kv_shift::plan(slot.cache.tokens(), &job.prompt, keep, job.prompt.len() - 1, job.cache_reuse)
+        } else {
+            Vec::new()
+        };
         slot.cache.truncate(keep);
-        report.reused_tokens = keep.min(job.prompt.len());
+        if !moves.is_empty() && self.transformer.apply_moves(&mut slot.cache, &moves) {
+            report.shifted_tokens = moves.iter().map(|m| m.len).sum();
+            slot.placed = Some((job.prompt.clone(), moves.iter().map(|m| m.target()).collect()));
+        }
+        report.reused_tokens = keep.min(job.prompt.len()) + report.shifted_tokens;
         let deadline = job.deadline;
         let background = job.priority == Priority::Background;
         let waiting = self.waiting.clone();
@@ -236,7 +252,25 @@ impl Worker {
         let forced = resumed.map(|last| last.tokens).unwrap_or_default();
         let generation = Generation { tokenizer: &self.tokenizer, stop_tokens: &self.stop_tokens, transformer: &self.transformer };
         generation.run(slot, &mut job, logits, forced, start, &interrupt, &mut report, sink);
+        if self.verify && report.shifted_tokens > 0 && report.stop.is_final() {
+            report.exact_agrees = self.exact_text(&mut job).map(|exact| exact == report.text);
+        }
+        sink(Event::Done(report));
         None
+    }
+
+    /// The answer to `job` from a cold evaluation of its prompt in a fresh cache (no
+    /// moved keys), for [`Worker::verify`].
+    fn exact_text(&self, job: &mut Job) -> Option<String> {
+        let cache = crate::kv_cache::KvCache::new(self.transformer.hparams(), self.slots.capacity(), self.transformer.device()).ok()?;
+        let mut scratch = Slot::fresh(cache);
+        let mut report = Report::failed(String::new());
+        let Prefill::Done(logits) = evaluate(&self.transformer, &mut scratch, &job.prompt, self.chunk, &|| None, &mut report, &mut |_| {}) else {
+            return None;
+        };
+        let generation = Generation { tokenizer: &self.tokenizer, stop_tokens: &self.stop_tokens, transformer: &self.transformer };
+        generation.run(&mut scratch, job, logits, Vec::new(), Instant::now(), &|| None, &mut report, &mut |_| {});
+        Some(report.text)
     }
 }
 
@@ -268,11 +302,21 @@ fn evaluate(
 ) -> Prefill {
     let total = prompt.len().saturating_sub(slot.cache.len());
     let mut logits = None;
+    // Positions whose keys and values were moved into place for this very prompt.
+    let placed: Vec<std::ops::Range<usize>> = match &slot.placed {
+        Some((for_prompt, ranges)) if for_prompt == prompt => ranges.clone(),
+        _ => Vec::new(),
+    };
     while slot.cache.len() < prompt.len() {
         let at = slot.cache.len();
+        if let Some(range) = placed.iter().find(|r| r.start == at) {
+            slot.cache.push_tokens(&prompt[range.clone()]);
+            continue;
+        }
+        let end = placed.iter().map(|r| r.start).filter(|&s| s > at).fold(prompt.len().min(at + chunk), usize::min);
         let pass = match slot.suspended.take() {
-            Some(pass) if pass.fits(&slot.cache) && prompt[at..].starts_with(pass.tokens()) => pass,
-            _ => match transformer.start_pass(&prompt[at..(at + chunk).min(prompt.len())], &mut slot.cache) {
+            Some(pass) if pass.fits(&slot.cache) && prompt[at..end].starts_with(pass.tokens()) => pass,
+            _ => match transformer.start_pass(&prompt[at..end], &mut slot.cache) {
                 Ok(pass) => pass,
                 Err(e) => return Prefill::Failed(e.to_string()),
             },
@@ -302,7 +346,7 @@ struct Generation<'a> {
 impl Generation<'_> {
     /// Generates after the prompt (the first tokens taken from `forced`, an earlier
     /// answer whose keys and values are in the cache but for its last token), streaming
-    /// text, until a stop; records the answer in the slot.
+    /// text, until a stop; records the answer in the slot and its end in `report`.
     #[allow(clippy::too_many_arguments, reason = "the parts of one job's run, each from elsewhere")]
     fn run(
         &self,
@@ -319,13 +363,11 @@ impl Generation<'_> {
             Some(Ok(l)) => l,
             Some(Err(e)) => {
                 report.stop = StopReason::Failed(format!("reading logits failed: {e}"));
-                sink(Event::Done(report.clone()));
                 return;
             }
             None if !forced.is_empty() => Vec::new(),
             None => {
                 report.stop = StopReason::Failed("prompt evaluation produced no logits".into());
-                sink(Event::Done(report.clone()));
                 return;
             }
         };
@@ -420,7 +462,6 @@ impl Generation<'_> {
         }
         report.stop = stop;
         report.text = text;
-        sink(Event::Done(report.clone()));
     }
 }
 

@@ -79,6 +79,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         time_budget: config.time_budget,
         deadline: config.time_limit.map(|limit| received + limit),
         background: false,
+        cache_reuse: config.cache_reuse,
     };
     let engine = backend.slot.current();
     let result = engine.complete(request, ticket.token.clone()).await;
@@ -131,6 +132,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
             context,
             max_tokens: config.max_tokens,
             time_budget: config.time_budget,
+            cache_reuse: config.cache_reuse,
         };
         speculate(&backend.speculation, engine, Arc::clone(&backend.suggestions), accepted);
     }
@@ -172,6 +174,8 @@ async fn notify(
         generated_tokens: t.generated_tokens,
         resumed_tokens: t.resumed_tokens,
         pending_tokens: t.pending_tokens,
+        shifted_tokens: t.shifted_tokens,
+        exact_agrees: t.exact_agrees,
         delay_ms: delay.as_secs_f64() * 1e3,
         prompt_ms: t.prompt_ms,
         prefill_ms: t.prefill_ms,
