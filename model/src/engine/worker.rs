@@ -284,7 +284,11 @@ fn resumable(slot: &Slot, job: &Job) -> Option<LastAnswer> {
     let answer_held = !last.tokens.is_empty()
         && held.len() == job.prompt.len() + last.tokens.len() - 1
         && held[job.prompt.len()..] == last.tokens[..last.tokens.len() - 1];
-    (greedy && same_prompt && answer_held && last.heal == job.heal).then(|| last.clone())
+    let resumable = greedy && same_prompt && answer_held && last.heal == job.heal;
+    if !resumable {
+        tracing::trace!(greedy, same_prompt, answer_held, same_heal = last.heal == job.heal, "the last answer cannot be continued");
+    }
+    resumable.then(|| last.clone())
 }
 
 /// Evaluates `prompt[cache.len()..]` in chunks of `chunk`, asking `interrupt` before

@@ -120,7 +120,9 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         None => AnswerSource::NoWork,
     };
     notify(backend, uri, &snapshot, source, text.len(), completion.timings.as_ref(), delay, received).await;
-    if config.speculate && source == AnswerSource::Model && !text.is_empty() {
+    // Only from a whole answer: after one cut short, the next request goes on with it.
+    let whole = completion.timings.as_ref().is_some_and(|t| t.is_final);
+    if config.speculate && source == AnswerSource::Model && whole && !text.is_empty() {
         // The speculation's prompt starts where this one did, so both share the cache.
         let mut context = context;
         context.prefix_anchor = completion.prefix_start.clone().or(context.prefix_anchor);

@@ -221,3 +221,56 @@ fn definitions_from_other_open_buffers_reach_the_prompt() {
         .unwrap_or_else(|| panic!("no cross_file count: {prompt_line}"));
     assert!(cross_file > 0, "the Circle class from shapes.py is in the prompt: {prompt_line}");
 }
+
+/// A long document and the place at its end where the tests of cut answers ask.
+fn long_document() -> (String, u32, u32) {
+    let body: String = (0..110).map(|i| format!("    result.append(transform(item_{i}, factor={i}))\n")).collect();
+    let text = format!("def build(items):\n    result = []\n{body}    return result\n\n\ndef parse_pair(text):\n    ");
+    (text, 116, 4)
+}
+
+/// The next `infill/didComplete` for `uri` at `version`.
+fn completed(client: &mut Client, uri: &str, version: i64) -> Value {
+    client
+        .wait_for(REPLY_TIMEOUT, |m| m["method"] == "infill/didComplete" && m["params"]["uri"] == uri && m["params"]["version"] == version)
+        .unwrap_or_else(|| panic!("no infill/didComplete; stderr:\n{}", client.stderr()))["params"]
+        .clone()
+}
+
+/// Regression (an answer cut short by the time limit was cached as if it were final,
+/// so the same place never got a suggestion again): asked again, the cut answer is
+/// continued from the work already done until the model's whole answer is there, the
+/// same as with no time limit.
+#[test]
+fn an_answer_cut_by_the_time_limit_is_continued_when_asked_again() {
+    let (text, line, column) = long_document();
+    let uri = "file:///work/decoder.py";
+    let mut unhurried = with_model();
+    unhurried.open(uri, "python", 1, &text);
+    let full = inline(&mut unhurried, uri, line, column);
+    assert!(full.first().is_some_and(|s| !s.trim().is_empty()), "the model has something to say here: {full:?}");
+
+    let mut hurried = with_model_options(json!({ "timeLimitMs": 100 }));
+    hurried.open(uri, "python", 1, &text);
+    let first = inline(&mut hurried, uri, line, column);
+    let cut = completed(&mut hurried, uri, 1);
+    assert_eq!(first, Vec::<String>::new(), "a cold prompt of this size is not evaluated in 100 ms: {cut}");
+    assert_eq!(cut["stop"], "TimeLimit", "{cut}");
+    assert!(cut["pendingTokens"].as_u64().unwrap_or(0) > 0, "the prompt's evaluation goes on in the background: {cut}");
+    // Asked again (an explicit trigger, or moving away and back), each time within its
+    // limit, until the model's answer is complete.
+    let started = std::time::Instant::now();
+    let (answer, last) = loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let answer = inline(&mut hurried, uri, line, column);
+        let done = completed(&mut hurried, uri, 1);
+        assert_ne!(done["source"], "cache", "a cut answer is never served from the cache: {done}");
+        if done["stop"] != "TimeLimit" {
+            break (answer, done);
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never completed; last: {done}; stderr:\n{}", hurried.stderr());
+    };
+    assert_eq!(answer, full, "the continued answer is the answer without a time limit: {last}");
+    assert_eq!(last["source"], "model");
+    assert_eq!(last["evaluatedTokens"], 0, "nothing evaluated again: {last}");
+}
