@@ -149,6 +149,11 @@ struct Tally {
     /// tokens evaluated.
     revisits: Vec<Duration>,
     revisit_evaluated: Vec<u64>,
+    /// Tokens generated after the first of each answer, and the time that took.
+    decoded: u64,
+    decode_ms: f64,
+    drafted: u64,
+    accepted_drafts: u64,
 }
 
 impl Tally {
@@ -164,6 +169,10 @@ impl Tally {
             self.shifted_calls += 1;
             self.shifted_tokens += answer.shifted;
         }
+        self.decoded += answer.generated.saturating_sub(1);
+        self.decode_ms += answer.decode_ms;
+        self.drafted += answer.drafted;
+        self.accepted_drafts += answer.accepted_drafts;
         if let Some(agrees) = answer.exact_agrees {
             self.verified += 1;
             self.agreed += usize::from(agrees);
@@ -253,6 +262,17 @@ fn report(t: &mut Tally) -> Summary {
     let median = t.evaluated.get(t.evaluated.len() / 2).copied().unwrap_or(0);
     let mean = t.evaluated.iter().sum::<u64>() as f64 / t.evaluated.len().max(1) as f64;
     println!("{:<13} prompt tokens evaluated per model call: median {median}, mean {mean:.1}", "");
+    if t.decoded > 0 {
+        println!(
+            "{:<13} decoding: {:.2} ms per token after the first ({} tokens); drafts from the text: {} checked, {} accepted ({:.0}%)",
+            "",
+            t.decode_ms / t.decoded as f64,
+            t.decoded,
+            t.drafted,
+            t.accepted_drafts,
+            100.0 * t.accepted_drafts as f64 / t.drafted.max(1) as f64
+        );
+    }
     if !t.revisits.is_empty() {
         let revisit = Summary::of(&mut t.revisits);
         t.revisit_evaluated.sort_unstable();
@@ -324,6 +344,9 @@ fn main() {
         let mut options = json!({ "maxTokens": MAX_TOKENS });
         if let Some(n) = std::env::var("INFILL_REPLAY_CACHE_REUSE").ok().and_then(|v| v.parse::<u64>().ok()) {
             options["cacheReuse"] = json!(n);
+        }
+        if let Some(n) = std::env::var("INFILL_REPLAY_DRAFTS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            options["drafts"] = json!(n);
         }
         if quality {
             options["timeBudgetMs"] = json!(0);

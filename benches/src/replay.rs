@@ -31,6 +31,14 @@ pub struct Answer {
     /// With a server run under `INFILL_VERIFY_SHIFT`, for an answer over moved keys:
     /// whether an exact evaluation gives the same answer.
     pub exact_agrees: Option<bool>,
+    /// Tokens generated, and the milliseconds spent after the first one.
+    pub generated: u64,
+    /// See `generated`.
+    pub decode_ms: f64,
+    /// Draft tokens checked, and accepted.
+    pub drafted: u64,
+    /// See `drafted`.
+    pub accepted_drafts: u64,
 }
 
 /// A server under replay.
@@ -117,6 +125,10 @@ impl Server for Infill {
             evaluated: field("evaluatedTokens"),
             reused: field("reusedTokens"),
             shifted: field("shiftedTokens"),
+            generated: field("generatedTokens"),
+            decode_ms: done.as_ref().and_then(|d| d["params"]["decodeMs"].as_f64()).unwrap_or(0.0),
+            drafted: field("draftedTokens"),
+            accepted_drafts: field("acceptedDrafts"),
             exact_agrees: done.as_ref().and_then(|d| d["params"]["exactAgrees"].as_bool()),
         }
     }

@@ -6,6 +6,8 @@
 //! before each chunk and before each generated token. A cancelled job keeps the keys
 //! and values it already computed.
 
+mod draft;
+mod generate;
 mod job;
 mod sampling;
 mod slots;
@@ -28,7 +30,7 @@ use crate::kv_cache::KvCache;
 use crate::tokenizer::ModelTokenizer;
 use crate::transformer::Transformer;
 
-pub use job::{Event, EventSink, Job, Priority, Report, Sampling, StopCheck, StopReason};
+pub use job::{Event, EventSink, Job, Priority, Report, Sampling, StopCheck, StopReason, DEFAULT_DRAFTS};
 
 /// Jobs that may wait for the engine.
 const QUEUE: usize = 8;

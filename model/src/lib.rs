@@ -21,7 +21,7 @@ pub mod tokenizer;
 pub mod transformer;
 
 pub use arch::Architecture;
-pub use engine::{Engine, EngineOptions, Event, Job, Model, Priority, Report, Sampling, StopReason};
+pub use engine::{Engine, EngineOptions, Event, Job, Model, Priority, Report, Sampling, StopReason, DEFAULT_DRAFTS};
 pub use error::{ModelError, Result};
 pub use facts::{FimFamily, FimTokens, ModelFacts};
 pub use gguf::GgufFile;

@@ -229,6 +229,17 @@ impl Transformer {
         }
     }
 
+    /// [`Transformer::forward`] returning the logits after every token (`[tokens][vocab]`):
+    /// the drafts of speculative decoding are checked with them.
+    pub fn forward_rows(&self, tokens: &[u32], cache: &mut KvCache) -> CResult<Vec<Vec<f32>>> {
+        let mut pass = self.start_pass(tokens, cache)?;
+        pass.all_rows = true;
+        match self.run_pass(pass, cache, &|| false)? {
+            Pass::Done(logits) => logits.reshape((tokens.len(), ()))?.to_vec2::<f32>(),
+            Pass::Suspended(_) => candle_core::bail!("the forward pass was interrupted"),
+        }
+    }
+
     /// Begins a forward pass over `tokens` at positions `cache.len()..` (the embedding
     /// lookup); [`Transformer::run_pass`] runs its layers.
     pub fn start_pass(&self, tokens: &[u32], cache: &mut KvCache) -> CResult<Suspended> {
@@ -241,7 +252,7 @@ impl Transformer {
             candle_core::bail!("{end} positions do not fit the cache ({})", cache.capacity());
         }
         let x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
-        Ok(Suspended { tokens: tokens.to_vec(), pos, epoch: cache.begin_pass(), x, layer: 0 })
+        Ok(Suspended { tokens: tokens.to_vec(), pos, epoch: cache.begin_pass(), x, layer: 0, all_rows: false })
     }
 
     /// Runs the layers a pass has left, asking `interrupt` before each: when it says
@@ -280,8 +291,8 @@ impl Transformer {
         }
         cache.push_tokens(&pass.tokens);
         let x = candle_nn::ops::rms_norm(&pass.x, &self.norm, self.hp.rms_eps as f32)?;
-        let last = x.i((.., seq - 1, ..))?;
-        self.output.forward_one(&last)?.squeeze(0).map(Pass::Done)
+        let rows = if pass.all_rows { x } else { x.i((.., seq - 1, ..))? };
+        self.output.forward_one(&rows)?.squeeze(0).map(Pass::Done)
     }
 
     /// Moves cached keys and values as `moves` say (all layers), rotating each key by
@@ -434,6 +445,8 @@ pub struct Suspended {
     /// The hidden state after `layer` layers.
     x: Tensor,
     layer: usize,
+    /// Whether the logits after every token are wanted (else after the last only).
+    all_rows: bool,
 }
 
 impl Suspended {

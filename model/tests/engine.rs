@@ -34,6 +34,7 @@ fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnO
         time_budget: None,
         deadline: None,
         stop: None,
+        drafts: infill_model::DEFAULT_DRAFTS,
         cache_reuse: 0,
         cancel: Arc::new(AtomicBool::new(false)),
         events: Box::new(move |e| {
@@ -108,6 +109,7 @@ fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling
         time_budget: None,
         deadline: None,
         stop: None,
+        drafts: infill_model::DEFAULT_DRAFTS,
         cache_reuse: 0,
         cancel,
         events: Box::new(move |e| {
@@ -305,4 +307,17 @@ fn text_typed_before_an_unchanged_part_moves_the_part_instead_of_evaluating_it()
     let (_, _, exact) = run(&off, second.clone(), 4, |_| {});
     assert_eq!(exact.shifted_tokens, 0);
     assert_eq!(exact.evaluated_tokens, second.len() - head.len());
+}
+
+#[test]
+fn drafts_from_the_text_give_the_same_answer_in_fewer_steps() {
+    let engine = engine(&common::test_model());
+    let code = "def area(shape):\n    if shape.kind == \"circle\":\n        return 3.14159 * shape.radius * shape.radius\n    if shape.kind == \"square\":\n        return shape.side * shape.side\n    if shape.kind == \"circle\":\n        return";
+    let p = prompt(&engine, code);
+    let (_, _, one_by_one) = run(&engine, p.clone(), 24, |job| job.drafts = 0);
+    // Another slot, so the second run cannot go on from the first one's answer.
+    let (_, _, drafted) = run(&engine, p, 24, |job| job.slot = 1);
+    assert_eq!(drafted.text, one_by_one.text, "drafts never change the answer");
+    assert_eq!(one_by_one.drafted_tokens, 0);
+    assert!(drafted.accepted_drafts > 0, "the repeated line is drafted from the prompt: {drafted:?}");
 }

@@ -63,7 +63,7 @@ pub fn complete(file: &Path, line: u32, column: u32, max_tokens: u32, model: Opt
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let engine = ModelEngine::new(Arc::new(engine));
     let request =
-        CompletionRequest { uri, snapshot: doc.snapshot(), cursor, max_tokens, invoked: true, context, time_budget: None, deadline: None, background: false, cache_reuse: 0 };
+        CompletionRequest { uri, snapshot: doc.snapshot(), cursor, max_tokens, invoked: true, context, time_budget: None, deadline: None, background: false, cache_reuse: 0, drafts: infill_model::DEFAULT_DRAFTS };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let completion = runtime.block_on(engine.complete(request, CancelToken::new()))?;
     let mut stdout = std::io::stdout().lock();

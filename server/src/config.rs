@@ -37,6 +37,8 @@ pub struct Config {
     /// Shortest run of cached prompt tokens moved to a new position instead of evaluated
     /// again (0: never; an approximation, see the engine's `kv_shift`).
     pub cache_reuse: usize,
+    /// Most draft tokens (from the text itself) checked with each generated one (0: off).
+    pub drafts: usize,
 }
 
 impl Default for Config {
@@ -54,12 +56,15 @@ impl Default for Config {
             time_limit: Some(DEFAULT_TIME_LIMIT),
             speculate: true,
             cache_reuse: DEFAULT_CACHE_REUSE,
+            drafts: infill_model::DEFAULT_DRAFTS,
         }
     }
 }
 
 /// Default `cacheReuse`: 0, moving cached keys is off until measured to lose nothing.
 const DEFAULT_CACHE_REUSE: usize = 0;
+/// The most `drafts` we accept (more costs more than a decode step saves).
+const MAX_DRAFTS: u64 = 16;
 /// The upper bound we accept for `maxTokens`.
 const MAX_TOKENS_LIMIT: u32 = 4096;
 /// Default `timeBudgetMs`: the first line of a slow multi-line answer shows in time.
@@ -129,6 +134,10 @@ impl Config {
                     None => value.is_null().then(|| self.time_limit = Some(DEFAULT_TIME_LIMIT)).is_some(),
                 },
                 "speculate" => value.as_bool().map(|b| self.speculate = b).is_some(),
+                "drafts" => match value.as_u64() {
+                    Some(n) => { self.drafts = n.min(MAX_DRAFTS) as usize; true }
+                    None => value.is_null().then(|| self.drafts = infill_model::DEFAULT_DRAFTS).is_some(),
+                },
                 "cacheReuse" => match value.as_u64() {
                     Some(n) => { self.cache_reuse = n.min(4096) as usize; true }
                     None => value.is_null().then(|| self.cache_reuse = DEFAULT_CACHE_REUSE).is_some(),

@@ -42,6 +42,8 @@ pub struct CompletionRequest {
     pub background: bool,
     /// Shortest run of cached tokens the engine may move instead of evaluating (0: none).
     pub cache_reuse: usize,
+    /// Most draft tokens checked with each generated one (0: none).
+    pub drafts: usize,
 }
 
 /// Syntax, other files and prompt settings for one request.
@@ -105,6 +107,10 @@ pub struct Timings {
     pub shifted_tokens: usize,
     /// With `INFILL_VERIFY_SHIFT`: whether an exact evaluation gives the same answer.
     pub exact_agrees: Option<bool>,
+    /// Draft tokens checked, and how many the model agreed with.
+    pub drafted_tokens: usize,
+    /// See `drafted_tokens`.
+    pub accepted_drafts: usize,
     /// Whether the answer is all the model would say (not cut short by time or a cancel):
     /// only such answers are cached.
     pub is_final: bool,

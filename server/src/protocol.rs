@@ -126,6 +126,10 @@ pub struct DidCompleteParams {
     /// Prompt tokens whose cached keys and values were moved to new positions instead
     /// of being evaluated (see the `cacheReuse` setting).
     pub shifted_tokens: usize,
+    /// Draft tokens (taken from the text itself) checked alongside generated ones.
+    pub drafted_tokens: usize,
+    /// Of those, the ones the model agreed with: each a decode step saved.
+    pub accepted_drafts: usize,
     /// Only when the server runs with `INFILL_VERIFY_SHIFT` (measurements): whether an
     /// exact evaluation of the same prompt gives the same answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -73,12 +73,14 @@ pub struct Accepted {
     pub time_budget: Option<std::time::Duration>,
     /// The request's `cacheReuse` setting.
     pub cache_reuse: usize,
+    /// The request's `drafts` setting.
+    pub drafts: usize,
 }
 
 /// Starts computing the answer after `accepted` is accepted and Enter pressed, unless
 /// the cache has it already or the cursor had text after it on its line.
 pub fn speculate(speculation: &Speculation, engine: Arc<dyn CompletionEngine>, cache: Arc<SuggestionCache>, accepted: Accepted) {
-    let Accepted { uri, snapshot, cursor, suggestion, mut context, max_tokens, time_budget, cache_reuse } = accepted;
+    let Accepted { uri, snapshot, cursor, suggestion, mut context, max_tokens, time_budget, cache_reuse, drafts } = accepted;
     let rope = &snapshot.rope;
     let line_start = rope.line_to_byte(rope.byte_to_line(cursor));
     let line_end = rope.line_to_byte((rope.byte_to_line(cursor) + 1).min(rope.len_lines()));
@@ -130,6 +132,7 @@ pub fn speculate(speculation: &Speculation, engine: Arc<dyn CompletionEngine>, c
             deadline: None,
             background: true,
             cache_reuse,
+            drafts,
         };
         let Ok(completion) = engine.complete(request, token.clone()).await else { return };
         // Only an answer the model finished is worth keeping.

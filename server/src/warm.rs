@@ -54,6 +54,7 @@ pub async fn after_idle(backend: &Backend, uri: Url, cursor: Option<Position>) {
         deadline: None,
         background: true,
         cache_reuse: config.cache_reuse,
+        drafts: 0,
     };
     let engine = backend.slot.current();
     match engine.complete(request, token).await {

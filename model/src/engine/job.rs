@@ -4,6 +4,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Default [`Job::drafts`]: four tokens. On real code about half the drafted tokens
+/// are accepted (the typing replay, test model); each checked token costs a share of a
+/// decode step, so more than four rarely pays. The engine stops drafting by itself
+/// while it does not pay on the machine and model at hand.
+pub const DEFAULT_DRAFTS: usize = 4;
+
 /// How the next token is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sampling {
@@ -64,6 +70,9 @@ pub struct Job {
     pub deadline: Option<std::time::Instant>,
     /// Called after each token with all the text so far.
     pub stop: Option<StopCheck>,
+    /// Most draft tokens (taken from the text itself) checked in one forward pass with a
+    /// greedy answer's next token; 0 decodes one token at a time (the same answer).
+    pub drafts: usize,
     /// Shortest run of cached tokens moved to a new position instead of evaluated again
     /// (text typed before an unchanged part; see `kv_shift`); 0 never moves any.
     pub cache_reuse: usize,
@@ -87,6 +96,7 @@ impl Job {
             time_budget: None,
             deadline: None,
             stop: None,
+            drafts: DEFAULT_DRAFTS,
             cache_reuse: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             events,
@@ -164,6 +174,10 @@ pub struct Report {
     /// Prompt tokens whose cached keys and values were moved to new positions instead of
     /// being evaluated (counted in `reused_tokens` too).
     pub shifted_tokens: usize,
+    /// Draft tokens (taken from the text itself) checked alongside generated ones.
+    pub drafted_tokens: usize,
+    /// Of those, the ones the model agreed with (each a decode step saved).
+    pub accepted_drafts: usize,
     /// With `INFILL_VERIFY_SHIFT` set, for an answer over moved tokens: whether a cold
     /// evaluation of the same prompt gives the same text.
     pub exact_agrees: Option<bool>,

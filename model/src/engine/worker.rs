@@ -18,10 +18,10 @@ use std::time::Instant;
 use candle_core::Tensor;
 
 use super::job::{Event, Job, Priority, Report, StopReason};
-use super::sampling::Sampler;
+use super::generate::Generation;
 use super::slots::{LastAnswer, Slot, Slots};
 use super::{EngineOptions, Model};
-use crate::tokenizer::{ModelTokenizer, StreamDecoder};
+use crate::tokenizer::ModelTokenizer;
 use crate::transformer::{Pass, Transformer};
 
 /// A queued job and when it was queued.
@@ -40,6 +40,8 @@ struct Worker {
     stop_tokens: Vec<u32>,
     slots: Slots,
     chunk: usize,
+    /// What drafting costs and saves on this machine and model.
+    drafting: super::draft::DraftStats,
     /// After an answer computed over moved tokens, compute it again exactly and report
     /// whether they agree (`INFILL_VERIFY_SHIFT`: for measurements only).
     verify: bool,
@@ -66,6 +68,7 @@ pub(super) fn run(
         slots,
         chunk: options.prefill_chunk.max(1),
         verify: std::env::var_os("INFILL_VERIFY_SHIFT").is_some(),
+        drafting: Default::default(),
         waiting,
     };
     let mut pending: Option<Pending> = None;
@@ -121,6 +124,8 @@ impl Report {
             generated_tokens: 0,
             resumed_tokens: 0,
             shifted_tokens: 0,
+            drafted_tokens: 0,
+            accepted_drafts: 0,
             exact_agrees: None,
             queue_ms: 0.0,
             prefill_ms: 0.0,
@@ -131,7 +136,7 @@ impl Report {
     }
 }
 
-fn ms(since: Instant) -> f64 {
+pub(super) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
@@ -250,7 +255,12 @@ impl Worker {
             return None;
         }
         let forced = resumed.map(|last| last.tokens).unwrap_or_default();
-        let generation = Generation { tokenizer: &self.tokenizer, stop_tokens: &self.stop_tokens, transformer: &self.transformer };
+        let mut generation = Generation {
+            tokenizer: &self.tokenizer,
+            stop_tokens: &self.stop_tokens,
+            transformer: &self.transformer,
+            drafting: &mut self.drafting,
+        };
         generation.run(slot, &mut job, logits, forced, start, &interrupt, &mut report, sink);
         if self.verify && report.shifted_tokens > 0 && report.stop.is_final() {
             report.exact_agrees = self.exact_text(&mut job).map(|exact| exact == report.text);
@@ -261,14 +271,19 @@ impl Worker {
 
     /// The answer to `job` from a cold evaluation of its prompt in a fresh cache (no
     /// moved keys), for [`Worker::verify`].
-    fn exact_text(&self, job: &mut Job) -> Option<String> {
+    fn exact_text(&mut self, job: &mut Job) -> Option<String> {
         let cache = crate::kv_cache::KvCache::new(self.transformer.hparams(), self.slots.capacity(), self.transformer.device()).ok()?;
         let mut scratch = Slot::fresh(cache);
         let mut report = Report::failed(String::new());
         let Prefill::Done(logits) = evaluate(&self.transformer, &mut scratch, &job.prompt, self.chunk, &|| None, &mut report, &mut |_| {}) else {
             return None;
         };
-        let generation = Generation { tokenizer: &self.tokenizer, stop_tokens: &self.stop_tokens, transformer: &self.transformer };
+        let mut generation = Generation {
+            tokenizer: &self.tokenizer,
+            stop_tokens: &self.stop_tokens,
+            transformer: &self.transformer,
+            drafting: &mut self.drafting,
+        };
         generation.run(&mut scratch, job, logits, Vec::new(), Instant::now(), &|| None, &mut report, &mut |_| {});
         Some(report.text)
     }
@@ -338,151 +353,4 @@ fn evaluate(
         sink(Event::Prefill { evaluated: report.evaluated_tokens, total });
     }
     Prefill::Done(logits)
-}
-
-/// The decoding loop's fixed parts.
-struct Generation<'a> {
-    tokenizer: &'a ModelTokenizer,
-    stop_tokens: &'a [u32],
-    transformer: &'a Transformer,
-}
-
-impl Generation<'_> {
-    /// Generates after the prompt (the first tokens taken from `forced`, an earlier
-    /// answer whose keys and values are in the cache but for its last token), streaming
-    /// text, until a stop; records the answer in the slot and its end in `report`.
-    #[allow(clippy::too_many_arguments, reason = "the parts of one job's run, each from elsewhere")]
-    fn run(
-        &self,
-        slot: &mut Slot,
-        job: &mut Job,
-        logits: Option<Tensor>,
-        forced: Vec<u32>,
-        start: Instant,
-        interrupt: &dyn Fn() -> Option<StopReason>,
-        report: &mut Report,
-        sink: &mut dyn FnMut(Event),
-    ) {
-        let mut logits = match logits.map(|l| l.to_vec1::<f32>()) {
-            Some(Ok(l)) => l,
-            Some(Err(e)) => {
-                report.stop = StopReason::Failed(format!("reading logits failed: {e}"));
-                return;
-            }
-            None if !forced.is_empty() => Vec::new(),
-            None => {
-                report.stop = StopReason::Failed("prompt evaluation produced no logits".into());
-                return;
-            }
-        };
-        let prompt_len = job.prompt.len();
-        let greedy = job.sampling.temperature <= 0.0;
-        let mut sampler = Sampler::new(job.sampling);
-        let mut decoder = StreamDecoder::default();
-        let mut text = String::new();
-        let mut tokens: Vec<u32> = Vec::new();
-        let mut first_token_at: Option<Instant> = None;
-        let mut heal: &[u8] = &job.heal;
-        let mut forced = forced.into_iter();
-        let stop = loop {
-            if let Some(reason) = interrupt().filter(|r| *r == StopReason::Cancelled) {
-                break reason;
-            }
-            let next = match forced.next() {
-                Some(token) => {
-                    report.resumed_tokens += 1;
-                    token
-                }
-                None => {
-                    if !heal.is_empty() {
-                        allow_only_compatible(&mut logits, self.tokenizer, heal);
-                    }
-                    sampler.pick(&logits)
-                }
-            };
-            if first_token_at.is_none() {
-                first_token_at = Some(Instant::now());
-                report.ttft_ms = ms(start);
-            }
-            if self.stop_tokens.contains(&next) || self.tokenizer.is_control(next) {
-                break StopReason::EndToken;
-            }
-            report.generated_tokens += 1;
-            tokens.push(next);
-            let mut bytes = self.tokenizer.token_bytes(next);
-            if !heal.is_empty() {
-                let n = heal.len().min(bytes.len());
-                heal = &heal[n..];
-                bytes = &bytes[n..];
-            }
-            let piece = decoder.push(bytes);
-            if !piece.is_empty() {
-                text.push_str(&piece);
-                sink(Event::Text(piece));
-            }
-            if job.stop.as_mut().is_some_and(|check| check(&text)) {
-                break StopReason::StopCheck;
-            }
-            if report.generated_tokens >= job.max_tokens {
-                break StopReason::MaxTokens;
-            }
-            if job.time_budget.is_some_and(|b| start.elapsed() >= b) && text.trim_end_matches([' ', '\t']).contains('\n') {
-                break StopReason::TimeBudget;
-            }
-            if job.deadline.is_some_and(|d| Instant::now() >= d) {
-                break StopReason::TimeLimit;
-            }
-            if slot.cache.len() >= slot.cache.capacity() {
-                break StopReason::ContextFull;
-            }
-            // A resumed token other than the last has its keys and values in the cache.
-            if forced.len() > 0 {
-                continue;
-            }
-            match self.transformer.forward(&[next], &mut slot.cache).and_then(|l| l.to_vec1::<f32>()) {
-                Ok(l) => logits = l,
-                Err(e) => break StopReason::Failed(format!("decoding failed: {e}")),
-            }
-        };
-        let rest = decoder.finish();
-        if !rest.is_empty() {
-            text.push_str(&rest);
-            sink(Event::Text(rest));
-        }
-        if let Some(first) = first_token_at {
-            report.decode_ms = ms(first);
-            let decoded = report.generated_tokens.saturating_sub(report.resumed_tokens.max(1));
-            if decoded > 0 && report.decode_ms > 0.0 {
-                report.tokens_per_s = decoded as f64 / (report.decode_ms / 1e3);
-            }
-        }
-        // What the cache holds after the prompt is this answer (but its last token):
-        // kept so the same prompt asked again goes on from here.
-        if greedy && !tokens.is_empty() && slot.cache.len() >= prompt_len + tokens.len() - 1 {
-            slot.cache.truncate(prompt_len + tokens.len() - 1);
-            slot.last = Some(LastAnswer { prompt_len, heal: job.heal.clone(), tokens });
-        } else {
-            slot.last = None;
-        }
-        report.stop = stop;
-        report.text = text;
-    }
-}
-
-/// Token healing: keeps only tokens whose bytes agree with the bytes the answer must
-/// begin with (they start with them, or are a beginning of them). If none would be
-/// left, nothing is masked.
-fn allow_only_compatible(logits: &mut [f32], tokenizer: &ModelTokenizer, heal: &[u8]) {
-    let compatible = |id: usize| {
-        let bytes = tokenizer.token_bytes(id as u32);
-        !bytes.is_empty() && !tokenizer.is_control(id as u32) && (bytes.starts_with(heal) || heal.starts_with(bytes))
-    };
-    if !(0..logits.len()).any(compatible) {
-        return;
-    }
-    for (id, logit) in logits.iter_mut().enumerate() {
-        if !compatible(id) {
-            *logit = f32::NEG_INFINITY;
-        }
-    }
 }

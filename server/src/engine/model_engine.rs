@@ -152,7 +152,7 @@ impl CompletionEngine for ModelEngine {
             let max_tokens = request.max_tokens as usize;
             let (time_budget, deadline) = (request.time_budget, request.deadline);
             let slot = slot_key(&request.uri);
-            let cache_reuse = request.cache_reuse;
+            let (cache_reuse, drafts) = (request.cache_reuse, request.drafts);
             let priority = if request.background { Priority::Background } else { Priority::Foreground };
             // Tokenizing a prompt takes a millisecond or more: not on the runtime's threads.
             let builder = engine.clone();
@@ -195,6 +195,7 @@ impl CompletionEngine for ModelEngine {
                 time_budget,
                 deadline,
                 stop: Some(Box::new(move |text: &str| finisher.is_complete(text))),
+                drafts,
                 cache_reuse,
                 cancel: cancel.flag(),
                 events: Box::new(move |event| {
@@ -215,6 +216,8 @@ impl CompletionEngine for ModelEngine {
                 pending_tokens: report.pending_tokens,
                 shifted_tokens: report.shifted_tokens,
                 exact_agrees: report.exact_agrees,
+                drafted_tokens: report.drafted_tokens,
+                accepted_drafts: report.accepted_drafts,
                 is_final: report.stop.is_final(),
                 prefill_ms: report.prefill_ms,
                 ttft_ms: report.ttft_ms,

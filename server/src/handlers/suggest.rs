@@ -80,6 +80,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
         deadline: config.time_limit.map(|limit| received + limit),
         background: false,
         cache_reuse: config.cache_reuse,
+        drafts: config.drafts,
     };
     let engine = backend.slot.current();
     let result = engine.complete(request, ticket.token.clone()).await;
@@ -135,6 +136,7 @@ pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: 
             max_tokens: config.max_tokens,
             time_budget: config.time_budget,
             cache_reuse: config.cache_reuse,
+            drafts: config.drafts,
         };
         speculate(&backend.speculation, engine, Arc::clone(&backend.suggestions), accepted);
     }
@@ -178,6 +180,8 @@ async fn notify(
         pending_tokens: t.pending_tokens,
         shifted_tokens: t.shifted_tokens,
         exact_agrees: t.exact_agrees,
+        drafted_tokens: t.drafted_tokens,
+        accepted_drafts: t.accepted_drafts,
         delay_ms: delay.as_secs_f64() * 1e3,
         prompt_ms: t.prompt_ms,
         prefill_ms: t.prefill_ms,
