@@ -45,6 +45,9 @@ pub struct Answer {
 pub trait Server {
     /// Opens the document `path` holding `text`.
     fn open(&mut self, path: &Path, language: &str, text: &str);
+    /// Says where the cursor rests in the open document (as our editor clients do; a
+    /// server without such a notification ignores it).
+    fn cursor(&mut self, _text: &str, _at: usize) {}
     /// Applies the insertion of `inserted` at `at` (the new text is `text`) and asks for
     /// a suggestion at `cursor`.
     fn keystroke(&mut self, text: &str, at: usize, inserted: &str, cursor: usize) -> Answer;
@@ -100,6 +103,14 @@ impl Server for Infill {
         self.uri = format!("file://{}", path.display());
         self.version = 1;
         self.client.open(&self.uri, language, 1, text);
+    }
+
+    fn cursor(&mut self, text: &str, at: usize) {
+        let (line, character) = position(text, at);
+        self.client.notify(
+            "infill/cursor",
+            json!({ "textDocument": { "uri": self.uri }, "position": { "line": line, "character": character } }),
+        );
     }
 
     fn keystroke(&mut self, text: &str, at: usize, inserted: &str, cursor: usize) -> Answer {
