@@ -70,7 +70,8 @@ pub async fn after_idle(backend: &Backend, uri: Url, cursor: Option<Position>) {
     }
 }
 
-/// Whether warming should wait for a newer event: counts a request as activity.
+/// Counts a request as activity: a warm-up scheduled before it is abandoned (the
+/// request does the work).
 pub fn note_request(backend: &Backend) {
     backend.warming.generation.fetch_add(1, Ordering::AcqRel);
 }
