@@ -206,7 +206,8 @@ fn main() {
             Some(c) => (format!("{c:.1}"), format!("{:.2}x", a / c)),
             None => ("-".into(), "-".into()),
         };
-        println!("{name:<28} {a:>10.1} {b:>12.1} {:>10} {c_text:>12} {c_ratio:>10}", format!("{:.2}x", a / b));
+        let (b_text, b_ratio) = if b.is_nan() { ("-".into(), "-".into()) } else { (format!("{b:.1}"), format!("{:.2}x", a / b)) };
+        println!("{name:<28} {a:>10.1} {b_text:>12} {b_ratio:>10} {c_text:>12} {c_ratio:>10}");
     };
     for (i, n) in PREFILL.iter().enumerate() {
         row(format!("prefill {n} tok/s"), ours.prefill_tps[i], stock.prefill_tps[i], peer.as_ref().map(|p| p.0[i]));

@@ -60,6 +60,14 @@ struct Typing {
     latencies: Vec<Duration>,
     evaluated: Vec<u64>,
     first: Duration,
+    /// Keystrokes answered before the prompt was first ready (its evaluation still
+    /// pending, or nothing generated yet).
+    before_ready: usize,
+    /// From then on: prompt tokens evaluated for each model answer, and the time to
+    /// its first token.
+    ready_evaluated: Vec<u64>,
+    /// See `ready_evaluated`.
+    ready_first_token: Vec<Duration>,
     /// From opening the file to the first non-empty suggestion.
     to_suggestion: Option<Duration>,
 }
@@ -79,7 +87,8 @@ fn type_line(server: &mut dyn Server, path: &Path, text: &str, line: std::ops::R
         let at = line.start + i;
         doc.insert(at, c);
         let started = Instant::now();
-        let Answer { text: shown, evaluated, model, .. } = server.keystroke(&doc, at, &c.to_string(), at + c.len_utf8());
+        let answer = server.keystroke(&doc, at, &c.to_string(), at + c.len_utf8());
+        let Answer { text: ref shown, evaluated, model, .. } = answer;
         let took = started.elapsed();
         if i == 0 {
             typing.first = took;
@@ -87,6 +96,15 @@ fn type_line(server: &mut dyn Server, path: &Path, text: &str, line: std::ops::R
         typing.latencies.push(took);
         if model {
             typing.evaluated.push(evaluated);
+        }
+        let was_ready = !typing.ready_first_token.is_empty();
+        match answer.first_token_ms {
+            Some(ms) if model && (was_ready || answer.pending == 0) => {
+                typing.ready_evaluated.push(evaluated);
+                typing.ready_first_token.push(Duration::from_secs_f64(ms / 1e3));
+            }
+            _ if !was_ready => typing.before_ready += 1,
+            _ => {}
         }
         if !shown.is_empty() && typing.to_suggestion.is_none() {
             typing.to_suggestion = Some(opened.elapsed());
@@ -110,6 +128,19 @@ fn report(name: &str, t: &mut Typing) {
         human(latency.p95),
         human(latency.p99),
         human(t.first),
+    );
+    if t.ready_first_token.is_empty() {
+        println!("  {:<13} the prompt was never ready while typing the line", "");
+        return;
+    }
+    let first_token = Summary::of(&mut t.ready_first_token);
+    println!(
+        "  {:<13} once the prompt was ready (after {} keystrokes): prompt tokens per model answer median {:>4} | time to first token p50 {:>9} p95 {:>9}",
+        "",
+        t.before_ready,
+        median(&mut t.ready_evaluated),
+        human(first_token.p50),
+        human(first_token.p95),
     );
 }
 

@@ -35,6 +35,11 @@ pub struct Answer {
     pub generated: u64,
     /// See `generated`.
     pub decode_ms: f64,
+    /// Prompt tokens still to evaluate when the answer was given (its time limit came
+    /// first; our server only).
+    pub pending: u64,
+    /// From the request to the first generated token, ms (none: nothing generated).
+    pub first_token_ms: Option<f64>,
     /// Draft tokens checked, and accepted.
     pub drafted: u64,
     /// See `drafted`.
@@ -138,6 +143,10 @@ impl Server for Infill {
             shifted: field("shiftedTokens"),
             generated: field("generatedTokens"),
             decode_ms: done.as_ref().and_then(|d| d["params"]["decodeMs"].as_f64()).unwrap_or(0.0),
+            pending: field("pendingTokens"),
+            first_token_ms: done.as_ref().filter(|_| field("generatedTokens") > 0).and_then(|d| {
+                Some(d["params"]["totalMs"].as_f64()? - d["params"]["decodeMs"].as_f64()?)
+            }),
             drafted: field("draftedTokens"),
             accepted_drafts: field("acceptedDrafts"),
             exact_agrees: done.as_ref().and_then(|d| d["params"]["exactAgrees"].as_bool()),
@@ -300,6 +309,7 @@ impl Server for LlamaServer {
             model: true,
             evaluated: reply["timings"]["prompt_n"].as_u64().unwrap_or(0),
             reused: reply["tokens_cached"].as_u64().unwrap_or(0),
+            first_token_ms: first_token_ms(&reply["timings"]),
             ..Answer::default()
         }
     }
@@ -314,4 +324,11 @@ impl Drop for LlamaServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// llama-server's time to the first generated token: the prompt's evaluation plus one
+/// decode step (its `timings` say no more).
+fn first_token_ms(timings: &Value) -> Option<f64> {
+    let predicted = timings["predicted_n"].as_f64().filter(|n| *n > 0.0)?;
+    Some(timings["prompt_ms"].as_f64()? + timings["predicted_ms"].as_f64()? / predicted)
 }

@@ -271,7 +271,7 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
     let body: String = (0..60).map(|i| format!("    total += weight({i})\n")).collect();
     let mut text = format!("def score(items):\n    total = 0\n{body}    return total\n\n\ndef other():\n    pass\n");
     let start = text.find("    return").expect("the return line");
-    let build_at = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>| {
+    let build_with = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>, options: &PromptOptions| {
         let rope = Rope::from_str(text);
         let input = PromptInput {
             rope: &rope,
@@ -283,8 +283,9 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
             others: &[],
             prefix_anchor: anchor,
         };
-        build(&input, &options, &tokenizer).expect("prompt")
+        build(&input, options, &tokenizer).expect("prompt")
     };
+    let build_at = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>| build_with(text, cursor, anchor, &options);
     let fresh = build_at(&text, start, None);
     assert!(!fresh.anchored);
     let head = fresh.prefix_anchor.middle.clone().expect("a FIM prompt freezes its head");
@@ -319,18 +320,7 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
     assert!(!build_at(&before, cursor + 1, Some(&anchor)).anchored, "the prefix changed");
     // Other options (budget, format) need another head.
     let wider = PromptOptions { budget: 400, ..options };
-    let rope = Rope::from_str(&text);
-    let input = PromptInput {
-        rope: &rope,
-        cursor,
-        path: "score.py",
-        repo: Some("demo"),
-        language: Language::Python,
-        tree: None,
-        others: &[],
-        prefix_anchor: Some(&anchor),
-    };
-    assert!(!build(&input, &wider, &tokenizer).expect("prompt").anchored);
+    assert!(!build_with(&text, cursor, Some(&anchor), &wider).anchored);
     // A fresh head at the new place matches what a prompt without any anchor says
     // about the text (the same prefix and suffix, cut the same way).
     let rebased = build_at(&text, up, Some(&anchor));
