@@ -118,6 +118,9 @@ impl Transformer {
                 .map_err(gguf.compute_error("preparing tied output weights"))?
         };
         let embeddings = if output.packed().is_some() && !gguf.has_tensor("output.weight") {
+            // The file's table is not kept: dropped here, before the layers are packed,
+            // so the load's peak memory never holds it beside them.
+            drop(table);
             Embeddings::Tied { width: embd }
         } else {
             Embeddings::Table { table, row_bytes, dtype, width: embd }
