@@ -65,6 +65,8 @@ impl Default for Config {
 const DEFAULT_CACHE_REUSE: usize = 0;
 /// The most `drafts` we accept (more costs more than a decode step saves).
 const MAX_DRAFTS: u64 = 16;
+/// The largest `cacheReuse` we accept (a longer run than any prompt's is "never").
+const MAX_CACHE_REUSE: u64 = 4096;
 /// The upper bound we accept for `maxTokens`.
 const MAX_TOKENS_LIMIT: u32 = 4096;
 /// Default `timeBudgetMs`: the first line of a slow multi-line answer shows in time.
@@ -134,14 +136,8 @@ impl Config {
                     None => value.is_null().then(|| self.time_limit = Some(DEFAULT_TIME_LIMIT)).is_some(),
                 },
                 "speculate" => value.as_bool().map(|b| self.speculate = b).is_some(),
-                "drafts" => match value.as_u64() {
-                    Some(n) => { self.drafts = n.min(MAX_DRAFTS) as usize; true }
-                    None => value.is_null().then(|| self.drafts = infill_model::DEFAULT_DRAFTS).is_some(),
-                },
-                "cacheReuse" => match value.as_u64() {
-                    Some(n) => { self.cache_reuse = n.min(4096) as usize; true }
-                    None => value.is_null().then(|| self.cache_reuse = DEFAULT_CACHE_REUSE).is_some(),
-                },
+                "drafts" => count(value, MAX_DRAFTS, infill_model::DEFAULT_DRAFTS).map(|n| self.drafts = n).is_some(),
+                "cacheReuse" => count(value, MAX_CACHE_REUSE, DEFAULT_CACHE_REUSE).map(|n| self.cache_reuse = n).is_some(),
                 _ => true, // settings of later versions or other tools: not ours to judge
             };
             if !ok {
@@ -149,6 +145,15 @@ impl Config {
             }
         }
         warnings
+    }
+}
+
+/// A count setting: a number (at most `max`), or `null` for `default`; `None` for
+/// anything else.
+fn count(value: &Value, max: u64, default: usize) -> Option<usize> {
+    match value.as_u64() {
+        Some(n) => Some(n.min(max) as usize),
+        None => value.is_null().then_some(default),
     }
 }
 
@@ -202,6 +207,19 @@ mod tests {
         assert_eq!(config.completion_delay, CompletionDelay::Auto);
         assert_eq!(config.time_budget, Some(Duration::from_millis(300)));
         assert_eq!(config.merge_json(&json!({ "completionDelay": "soon" })).len(), 1);
+    }
+
+    #[test]
+    fn engine_settings_are_bounded_and_null_restores_the_default() {
+        let mut config = Config::default();
+        assert!(config.merge_json(&json!({ "drafts": 1_000, "cacheReuse": 1_000_000 })).is_empty());
+        assert_eq!((config.drafts, config.cache_reuse), (MAX_DRAFTS as usize, MAX_CACHE_REUSE as usize));
+        assert!(config.merge_json(&json!({ "drafts": 0, "cacheReuse": 32 })).is_empty());
+        assert_eq!((config.drafts, config.cache_reuse), (0, 32));
+        assert!(config.merge_json(&json!({ "drafts": null, "cacheReuse": null })).is_empty());
+        assert_eq!((config.drafts, config.cache_reuse), (infill_model::DEFAULT_DRAFTS, DEFAULT_CACHE_REUSE));
+        assert_eq!(config.merge_json(&json!({ "drafts": -1, "cacheReuse": "lots" })).len(), 2);
+        assert_eq!((config.drafts, config.cache_reuse), (infill_model::DEFAULT_DRAFTS, DEFAULT_CACHE_REUSE), "bad values change nothing");
     }
 
     #[test]
