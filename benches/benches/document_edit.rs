@@ -48,19 +48,23 @@ fn main() {
                 places.pop().expect("an insert to undo")
             };
             let start = Position::new(line, character);
-            let (end, new_text) = if i % 2 == 0 {
-                (start, "x".to_owned())
-            } else {
-                (Position::new(line, character + 1), String::new())
+            let (end, new_text) =
+                if i % 2 == 0 { (start, "x".to_owned()) } else { (Position::new(line, character + 1), String::new()) };
+            let change = TextDocumentContentChangeEvent {
+                range: Some(Range::new(start, end)),
+                range_length: None,
+                text: new_text,
             };
-            let change = TextDocumentContentChangeEvent { range: Some(Range::new(start, end)), range_length: None, text: new_text };
             store.change(&uri, i as i32 + 1, &[change], encoding).expect("edit");
         });
         let edit = Summary::of(&mut samples);
         assert_eq!(store.snapshot(&uri).expect("open").rope.len_bytes(), text.len(), "edits must undo");
         println!(
             "one-char didChange ({encoding:?}): p50 {}  p95 {}  p99 {}  mean {}   (target < {TARGET_EDIT_US} µs)",
-            human(edit.p50), human(edit.p95), human(edit.p99), human(edit.mean)
+            human(edit.p50),
+            human(edit.p95),
+            human(edit.p99),
+            human(edit.mean)
         );
         edit_p50.get_or_insert(edit);
 
@@ -74,7 +78,10 @@ fn main() {
         let (to_byte, to_pos) = (Summary::of(&mut to_byte), Summary::of(&mut to_pos));
         println!(
             "position -> byte ({encoding:?}): p50 {}  mean {};  byte -> position: p50 {}  mean {}",
-            human(to_byte.p50), human(to_byte.mean), human(to_pos.p50), human(to_pos.mean)
+            human(to_byte.p50),
+            human(to_byte.mean),
+            human(to_pos.p50),
+            human(to_pos.mean)
         );
     }
     let mut rebuild = sample(REBUILDS, |_| {

@@ -161,7 +161,10 @@ fn llama_cpp(path: &Path, threads: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     let prefill = run(&["-p", &sizes, "-n", "0"])?;
     let decode = run(&["-p", "0", "-n", &DECODE_TOKENS.to_string(), "-d", &depths])?;
     let pick = |rows: &[Value], key: &str, value: usize| {
-        rows.iter().find(|r| r[key].as_u64() == Some(value as u64)).and_then(|r| r["avg_ts"].as_f64()).unwrap_or(f64::NAN)
+        rows.iter()
+            .find(|r| r[key].as_u64() == Some(value as u64))
+            .and_then(|r| r["avg_ts"].as_f64())
+            .unwrap_or(f64::NAN)
     };
     Some((
         PREFILL.iter().map(|&n| pick(&prefill, "n_prompt", n)).collect(),
@@ -178,7 +181,11 @@ fn main() {
     println!("model: {} ({file_mb:.1} MB), {threads} threads", path.display());
     let rss_before = rss_bytes().unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 4096, prefill_chunk: 64, ..EngineOptions::default() }).expect("load");
+    let mut model = Model::load(
+        &path,
+        &EngineOptions { threads, max_context: 4096, prefill_chunk: 64, ..EngineOptions::default() },
+    )
+    .expect("load");
     let peak_after_load = peak_rss_bytes().unwrap_or(0);
     println!(
         "memory: peak RSS after loading {:.0} MB (process before: {:.0} MB); target < file + 150 MB = {:.0} MB",
@@ -206,14 +213,20 @@ fn main() {
             Some(c) => (format!("{c:.1}"), format!("{:.2}x", a / c)),
             None => ("-".into(), "-".into()),
         };
-        let (b_text, b_ratio) = if b.is_nan() { ("-".into(), "-".into()) } else { (format!("{b:.1}"), format!("{:.2}x", a / b)) };
+        let (b_text, b_ratio) =
+            if b.is_nan() { ("-".into(), "-".into()) } else { (format!("{b:.1}"), format!("{:.2}x", a / b)) };
         println!("{name:<28} {a:>10.1} {b_text:>12} {b_ratio:>10} {c_text:>12} {c_ratio:>10}");
     };
     for (i, n) in PREFILL.iter().enumerate() {
         row(format!("prefill {n} tok/s"), ours.prefill_tps[i], stock.prefill_tps[i], peer.as_ref().map(|p| p.0[i]));
     }
     for (i, d) in DECODE_DEPTHS.iter().enumerate() {
-        row(format!("decode at depth {d} tok/s"), ours.decode_tps[i], stock.decode_tps[i], peer.as_ref().map(|p| p.1[i]));
+        row(
+            format!("decode at depth {d} tok/s"),
+            ours.decode_tps[i],
+            stock.decode_tps[i],
+            peer.as_ref().map(|p| p.1[i]),
+        );
     }
     println!("{:<28} {:>10.1} {:>12.1}", "cold 1000-token prompt ms", ours.cold_1000_ms, stock.cold_1000_ms);
     for (i, extra) in [1, 3].iter().enumerate() {

@@ -38,7 +38,11 @@ fn main() {
     let threads: usize = std::env::var("INFILL_BENCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     let path = bench_model();
-    let mut model = Model::load(&path, &EngineOptions { threads, max_context: 4096, prefill_chunk: 64, ..EngineOptions::default() }).expect("load");
+    let mut model = Model::load(
+        &path,
+        &EngineOptions { threads, max_context: 4096, prefill_chunk: 64, ..EngineOptions::default() },
+    )
+    .expect("load");
     // INFILL_STEPS=decode skips the measured prefill (callgrind runs the rest slowly too).
     let decode_only = std::env::var("INFILL_STEPS").is_ok_and(|s| s == "decode");
     let start = Instant::now();
@@ -56,7 +60,8 @@ fn main() {
     }
     let prefill = start.elapsed();
     model.cache.truncate(64);
-    let steps: u32 = if decode_only { std::env::var("INFILL_REPEAT").ok().and_then(|s| s.parse().ok()).unwrap_or(1) } else { 1 };
+    let steps: u32 =
+        if decode_only { std::env::var("INFILL_REPEAT").ok().and_then(|s| s.parse().ok()).unwrap_or(1) } else { 1 };
     let start = Instant::now();
     for _ in 0..steps {
         model.cache.truncate(64);

@@ -38,9 +38,9 @@ fn source(path: &PathBuf) -> String {
 }
 
 fn rust_file() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo")
-    });
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo"));
     let registry = home.join("registry/src");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&registry)
         .expect("the cargo registry")
@@ -80,7 +80,16 @@ fn main() {
     let options = PromptOptions::new(model_format(&facts), special_tokens(&facts), BUDGET);
     println!("tokenizer: {} ({} format), budget {BUDGET} tokens", facts.name, options.format.name());
     // A FIM layout too: the suffix is tokenized as well.
-    let fim = PromptOptions::new(infill_context::PromptFormat::Fim, infill_context::SpecialTokens { fim_prefix: Some(0), fim_suffix: Some(1), fim_middle: Some(2), ..Default::default() }, BUDGET);
+    let fim = PromptOptions::new(
+        infill_context::PromptFormat::Fim,
+        infill_context::SpecialTokens {
+            fim_prefix: Some(0),
+            fim_suffix: Some(1),
+            fim_middle: Some(2),
+            ..Default::default()
+        },
+        BUDGET,
+    );
     let mut worst_p95: f64 = 0.0;
     for (name, path, language_id) in [("rust", rust_file(), "rust"), ("python", python_file(), "python")] {
         let text = source(&path);
@@ -148,7 +157,8 @@ fn main() {
                 let parsed = snapshot.syntax.clone().parse(&snapshot.rope, LIMIT);
                 doc.store_syntax(&parsed);
                 let reparsed = Instant::now();
-                let cursor = snapshot.rope.char_to_byte(snapshot.rope.line_to_char(line as usize) + cursor_column as usize);
+                let cursor =
+                    snapshot.rope.char_to_byte(snapshot.rope.line_to_char(line as usize) + cursor_column as usize);
                 let input = PromptInput {
                     rope: &snapshot.rope,
                     cursor,
@@ -179,7 +189,9 @@ fn main() {
                 if place % 10 == 0 && k == 0 {
                     // The cached encoding is the tokenizer's own, on the text around the cursor.
                     let from = snapshot.rope.char_to_byte(snapshot.rope.byte_to_char(cursor.saturating_sub(8000)));
-                    let to = snapshot.rope.char_to_byte(snapshot.rope.byte_to_char((cursor + 2000).min(snapshot.rope.len_bytes())));
+                    let to = snapshot
+                        .rope
+                        .char_to_byte(snapshot.rope.byte_to_char((cursor + 2000).min(snapshot.rope.len_bytes())));
                     let window = snapshot.rope.byte_slice(from..to).to_string();
                     assert_eq!(cached.encode(&window), view.encode(&window), "cached ids differ");
                 }
@@ -197,12 +209,28 @@ fn main() {
         println!("  full parse (baseline):         p50 {:>9}  p95 {:>9}", human(full.p50), human(full.p95));
         println!("  after a one-character edit ({} keystrokes typing and deleting `{WORD}` at {PLACES} places, prompts up to {tokens} tokens):", PLACES * WORD.len() * 2);
         println!("    record the edit:             p50 {:>9}  p95 {:>9}", human(edit.p50), human(edit.p95));
-        println!("    incremental re-parse:        p50 {:>9}  p95 {:>9}  ({:.0}x faster than a full parse at p50)", human(reparse.p50), human(reparse.p95), ms(full.p50) / ms(reparse.p50));
+        println!(
+            "    incremental re-parse:        p50 {:>9}  p95 {:>9}  ({:.0}x faster than a full parse at p50)",
+            human(reparse.p50),
+            human(reparse.p95),
+            ms(full.p50) / ms(reparse.p50)
+        );
         println!("    prompt, prefix-only:         p50 {:>9}  p95 {:>9}", human(prompt_t.p50), human(prompt_t.p95));
         println!("    prompt, fill-in-the-middle:  p50 {:>9}  p95 {:>9}", human(prompt_fim.p50), human(prompt_fim.p95));
-        println!("    total (edit, parse, prompt): p50 {:>9}  p95 {:>9}  (target < {TARGET_P95_MS} ms at p95)", human(total.p50), human(total.p95));
-        println!("    first keystroke at a place:  p50 {:>9}  p95 {:>9}  (nothing cached there yet)", human(first.p50), human(first.p95));
+        println!(
+            "    total (edit, parse, prompt): p50 {:>9}  p95 {:>9}  (target < {TARGET_P95_MS} ms at p95)",
+            human(total.p50),
+            human(total.p95)
+        );
+        println!(
+            "    first keystroke at a place:  p50 {:>9}  p95 {:>9}  (nothing cached there yet)",
+            human(first.p50),
+            human(first.p95)
+        );
         worst_p95 = worst_p95.max(ms(total.p95));
     }
-    println!("\nworst p95 after a keystroke: {worst_p95:.2} ms ({})", if worst_p95 < TARGET_P95_MS { "within target" } else { "OVER TARGET" });
+    println!(
+        "\nworst p95 after a keystroke: {worst_p95:.2} ms ({})",
+        if worst_p95 < TARGET_P95_MS { "within target" } else { "OVER TARGET" }
+    );
 }

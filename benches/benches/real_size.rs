@@ -46,7 +46,10 @@ fn middle_line(text: &str) -> std::ops::Range<usize> {
     let mut candidates = Vec::new();
     for line in text.split_inclusive('\n') {
         let code = line.trim_end();
-        if code.starts_with("        ") && (30..=50).contains(&code.trim().len()) && !code.trim_start().starts_with(['#', '"', '\'']) {
+        if code.starts_with("        ")
+            && (30..=50).contains(&code.trim().len())
+            && !code.trim_start().starts_with(['#', '"', '\''])
+        {
             candidates.push(at..at + code.len());
         }
         at += line.len();
@@ -158,14 +161,16 @@ fn peer(model: &Path) -> Option<LlamaServer> {
 /// Peak RSS of our server after warming four documents of the standard library.
 fn warm_memory(model: &Path) -> u64 {
     // The warm-ups are logged at debug level.
-    let mut server = Infill::start(model, THREADS, "warn,infill_server::warm=debug", json!({ "maxTokens": MAX_TOKENS }));
+    let mut server =
+        Infill::start(model, THREADS, "warn,infill_server::warm=debug", json!({ "maxTokens": MAX_TOKENS }));
     for file in ["textwrap.py", "difflib.py", "shlex.py", "heapq.py"] {
         let path = stdlib(file);
         let text = std::fs::read_to_string(&path).expect("stdlib file");
         server.open(&path, "python", &text);
         server.cursor(&text, middle_line(&text).start);
         let warmed = server.client.wait_for(Duration::from_secs(120), |m| {
-            m["method"] == "window/logMessage" && m["params"]["message"].as_str().is_some_and(|s| s.starts_with("warmed"))
+            m["method"] == "window/logMessage"
+                && m["params"]["message"].as_str().is_some_and(|s| s.starts_with("warmed"))
         });
         assert!(warmed.is_some(), "no warm-up for {file}");
     }
@@ -197,10 +202,12 @@ fn main() {
         println!("\n== {spec} ({file_mb:.0} MB)");
 
         println!(" typing one line in textwrap.py after 1 s of quiet:");
-        let mut typing = type_line(&mut ours(&model), &textwrap, &textwrap_text, typed_line.clone(), Duration::from_secs(1));
+        let mut typing =
+            type_line(&mut ours(&model), &textwrap, &textwrap_text, typed_line.clone(), Duration::from_secs(1));
         report("infill-ls", &mut typing);
-        let mut peer_typing =
-            peer(&model).map(|mut llama| type_line(&mut llama, &textwrap, &textwrap_text, typed_line.clone(), Duration::from_secs(1)));
+        let mut peer_typing = peer(&model).map(|mut llama| {
+            type_line(&mut llama, &textwrap, &textwrap_text, typed_line.clone(), Duration::from_secs(1))
+        });
         match peer_typing.as_mut() {
             Some(t) => report("llama-server", t),
             None => println!("  llama-server: not run"),
@@ -209,18 +216,26 @@ fn main() {
         println!(" cold start (difflib.py, 2,056 lines): opened, cursor put, quiet, then typing:");
         for idle in [Duration::from_secs(1), Duration::from_secs(3)] {
             let t = type_line(&mut ours(&model), &difflib, &difflib_text, cold_line.clone(), idle);
-            let peer_t = peer(&model).map(|mut llama| type_line(&mut llama, &difflib, &difflib_text, cold_line.clone(), idle));
+            let peer_t =
+                peer(&model).map(|mut llama| type_line(&mut llama, &difflib, &difflib_text, cold_line.clone(), idle));
             let shown = |d: Option<Duration>| d.map_or("none while typing the line".to_owned(), human);
             println!(
                 "  idle {:>2} s: infill-ls first keystroke {:>9}, open to first suggestion {}{}",
                 idle.as_secs(),
                 human(t.first),
                 shown(t.to_suggestion),
-                peer_t.map_or(String::new(), |p| format!(" | llama-server first keystroke {}, open to first suggestion {}", human(p.first), shown(p.to_suggestion))),
+                peer_t.map_or(String::new(), |p| format!(
+                    " | llama-server first keystroke {}, open to first suggestion {}",
+                    human(p.first),
+                    shown(p.to_suggestion)
+                )),
             );
         }
 
-        println!(" memory: peak RSS with four documents warmed {:.0} MB (file {file_mb:.0} MB)", warm_memory(&model) as f64 / 1e6);
+        println!(
+            " memory: peak RSS with four documents warmed {:.0} MB (file {file_mb:.0} MB)",
+            warm_memory(&model) as f64 / 1e6
+        );
 
         println!(" engine (the `engine` bench on the same file):");
         let engine = Command::new(env!("CARGO"))
@@ -229,7 +244,10 @@ fn main() {
             .output();
         match engine {
             Ok(out) => {
-                for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("prefill") || l.starts_with("decode at")) {
+                for line in String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter(|l| l.starts_with("prefill") || l.starts_with("decode at"))
+                {
                     println!("  {line}");
                 }
             }

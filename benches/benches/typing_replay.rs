@@ -30,7 +30,8 @@ const THREADS: usize = 2;
 const MAX_TOKENS: u64 = 64;
 /// The user looks at an accepted suggestion this long before typing on (both servers).
 const READ_PAUSE: Duration = Duration::from_millis(300);
-const PYTHON_FILES: &[&str] = &["textwrap.py", "shlex.py", "fractions.py", "statistics.py", "heapq.py", "difflib.py", "csv.py", "calendar.py"];
+const PYTHON_FILES: &[&str] =
+    &["textwrap.py", "shlex.py", "fractions.py", "statistics.py", "heapq.py", "difflib.py", "csv.py", "calendar.py"];
 
 /// A function body to type back.
 struct Region {

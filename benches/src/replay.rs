@@ -98,7 +98,9 @@ impl Infill {
     fn done(&mut self) -> Option<Value> {
         let (uri, version) = (self.uri.clone(), self.version);
         self.client.wait_for(REPLY_TIMEOUT, |m| {
-            m["method"] == "infill/didComplete" && m["params"]["uri"] == uri.as_str() && m["params"]["version"] == version
+            m["method"] == "infill/didComplete"
+                && m["params"]["uri"] == uri.as_str()
+                && m["params"]["version"] == version
         })
     }
 }
@@ -144,9 +146,10 @@ impl Server for Infill {
             generated: field("generatedTokens"),
             decode_ms: done.as_ref().and_then(|d| d["params"]["decodeMs"].as_f64()).unwrap_or(0.0),
             pending: field("pendingTokens"),
-            first_token_ms: done.as_ref().filter(|_| field("generatedTokens") > 0).and_then(|d| {
-                Some(d["params"]["totalMs"].as_f64()? - d["params"]["decodeMs"].as_f64()?)
-            }),
+            first_token_ms: done
+                .as_ref()
+                .filter(|_| field("generatedTokens") > 0)
+                .and_then(|d| Some(d["params"]["totalMs"].as_f64()? - d["params"]["decodeMs"].as_f64()?)),
             drafted: field("draftedTokens"),
             accepted_drafts: field("acceptedDrafts"),
             exact_agrees: done.as_ref().and_then(|d| d["params"]["exactAgrees"].as_bool()),
@@ -189,14 +192,33 @@ pub fn llama_cpp_bin() -> Option<PathBuf> {
 impl LlamaServer {
     /// Starts `llama-server` on `model` as llama.vim's README has it (one slot,
     /// `--cache-reuse 256`), 127.0.0.1 only.
-    pub fn start(model: &Path, threads: usize, api: PeerApi, max_tokens: u64, predict_ms: Option<u64>) -> Option<LlamaServer> {
+    pub fn start(
+        model: &Path,
+        threads: usize,
+        api: PeerApi,
+        max_tokens: u64,
+        predict_ms: Option<u64>,
+    ) -> Option<LlamaServer> {
         let bin = llama_cpp_bin()?.join("llama-server");
         let port = 18000 + (std::process::id() % 1000) as u16;
         let threads = threads.to_string();
         let child = Command::new(&bin)
             .arg("-m")
             .arg(model)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-t", &threads, "-tb", &threads, "-c", "4096", "-np", "1"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "-t",
+                &threads,
+                "-tb",
+                &threads,
+                "-c",
+                "4096",
+                "-np",
+                "1",
+            ])
             .args(["--cache-reuse", "256", "--no-webui", "--log-disable"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -79,7 +79,13 @@ pub(crate) fn prefix(
         let ids = encode(tokenizer, &kept)?;
         if ids.len() <= budget {
             let lines = anchor.headers.lines().count();
-            return Ok(Kept { text: kept, ids, boundary: anchor.start, headers: lines, header_text: anchor.headers.clone() });
+            return Ok(Kept {
+                text: kept,
+                ids,
+                boundary: anchor.start,
+                headers: lines,
+                header_text: anchor.headers.clone(),
+            });
         }
     }
     let full = budget;
@@ -92,7 +98,11 @@ pub(crate) fn prefix(
             0
         } else {
             let next = rope.line_to_byte(rope.byte_to_line(low) + 1);
-            if next <= cursor_line_start { next } else { crate::text::floor_char(rope, low) }
+            if next <= cursor_line_start {
+                next
+            } else {
+                crate::text::floor_char(rope, low)
+            }
         };
         let text = rope.byte_slice(start..cursor).to_string();
         let ids = encode(tokenizer, &text)?;
@@ -138,14 +148,20 @@ pub(crate) fn prefix(
             let boundary = start + last_line + from;
             return Ok(Kept { text: kept.to_owned(), ids: kept_ids, boundary, ..Kept::default() });
         }
-        from = floor_char_str(line, from + (kept.len() / kept_ids.len()).max(1) * (kept_ids.len() - budget)).max(from + 1);
+        from =
+            floor_char_str(line, from + (kept.len() / kept_ids.len()).max(1) * (kept_ids.len() - budget)).max(from + 1);
         from = (from..=line.len()).find(|&i| line.is_char_boundary(i)).unwrap_or(line.len());
     }
 }
 
 /// The first whole lines from `cursor` that fit `budget` tokens (the rest of the
 /// cursor's line is cut inside only when it alone is too long).
-pub(crate) fn suffix(tokenizer: &dyn Tokenize, rope: &Rope, cursor: usize, budget: usize) -> Result<Kept, ContextError> {
+pub(crate) fn suffix(
+    tokenizer: &dyn Tokenize,
+    rope: &Rope,
+    cursor: usize,
+    budget: usize,
+) -> Result<Kept, ContextError> {
     let len = rope.len_bytes();
     if budget == 0 || cursor >= len {
         return Ok(Kept { boundary: cursor, ..Kept::default() });

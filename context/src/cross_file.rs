@@ -66,7 +66,13 @@ pub struct Snippet {
 
 /// Snippets for a cursor in `rope`, best first. `others` should list the most
 /// recently edited buffers first.
-pub fn gather(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree>, others: &[OtherFile<'_>]) -> Vec<Snippet> {
+pub fn gather(
+    rope: &Rope,
+    cursor: usize,
+    language: Language,
+    tree: Option<&Tree>,
+    others: &[OtherFile<'_>],
+) -> Vec<Snippet> {
     let mut snippets = definitions(rope, cursor, language, tree, others);
     let mut seen: HashSet<(String, usize)> = snippets.iter().map(|s| (s.path.clone(), s.line)).collect();
     for other in others {
@@ -80,7 +86,12 @@ pub fn gather(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree
         if seen.insert((other.path.to_owned(), first)) {
             let text = lines(other.rope, first, last);
             if !text.trim().is_empty() {
-                snippets.push(Snippet { path: other.path.to_owned(), text, kind: SnippetKind::RecentEdit, line: first });
+                snippets.push(Snippet {
+                    path: other.path.to_owned(),
+                    text,
+                    kind: SnippetKind::RecentEdit,
+                    line: first,
+                });
             }
         }
     }
@@ -120,7 +131,13 @@ fn with_docs(rope: &Rope, line: usize) -> usize {
     first
 }
 
-fn definitions(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree>, others: &[OtherFile<'_>]) -> Vec<Snippet> {
+fn definitions(
+    rope: &Rope,
+    cursor: usize,
+    language: Language,
+    tree: Option<&Tree>,
+    others: &[OtherFile<'_>],
+) -> Vec<Snippet> {
     if others.iter().all(|o| o.tree.is_none()) {
         return Vec::new();
     }
@@ -129,7 +146,8 @@ fn definitions(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tre
         return Vec::new();
     }
     let imported = imported_names(rope, language);
-    let local: HashSet<String> = tree.map(|t| defined(rope, t).into_iter().map(|d| d.name).collect()).unwrap_or_default();
+    let local: HashSet<String> =
+        tree.map(|t| defined(rope, t).into_iter().map(|d| d.name).collect()).unwrap_or_default();
     let mut out = Vec::new();
     let indexes: Vec<(usize, Vec<Definition>)> =
         others.iter().enumerate().filter_map(|(i, o)| o.tree.map(|t| (i, defined(o.rope, t)))).collect();
@@ -191,7 +209,10 @@ fn imported_names(rope: &Rope, language: Language) -> HashSet<String> {
     for line in rope.lines().take(IMPORT_LINES) {
         // Most lines are not imports: look at their first characters before copying them.
         let head: String = line.chars().skip_while(|c| c.is_whitespace()).take(8).collect();
-        if !["use ", "pub use ", "import ", "from "].iter().any(|k| head.starts_with(k) || k.starts_with(head.as_str()) && head.len() >= 4) {
+        if !["use ", "pub use ", "import ", "from "]
+            .iter()
+            .any(|k| head.starts_with(k) || k.starts_with(head.as_str()) && head.len() >= 4)
+        {
             continue;
         }
         let line = line.to_string();
@@ -225,7 +246,8 @@ fn defined(rope: &Rope, tree: &Tree) -> Vec<Definition> {
 fn collect(rope: &Rope, node: Node<'_>, depth: usize, out: &mut Vec<Definition>) {
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
-        let target = if child.kind() == "decorated_definition" { child.child_by_field_name("definition") } else { Some(child) };
+        let target =
+            if child.kind() == "decorated_definition" { child.child_by_field_name("definition") } else { Some(child) };
         let Some(def) = target else { continue };
         let kind = def.kind();
         let container = matches!(kind, "impl_item" | "trait_item" | "mod_item" | "class_definition");
@@ -233,12 +255,17 @@ fn collect(rope: &Rope, node: Node<'_>, depth: usize, out: &mut Vec<Definition>)
             let first = with_docs(rope, child.start_position().row);
             let body = def.child_by_field_name("body");
             let body_row = body.map_or(def.end_position().row, |b| b.start_position().row);
-            let shows_body = matches!(kind, "struct_item" | "enum_item" | "union_item" | "class_definition" | "type_item" | "const_item" | "static_item");
-            let last = if shows_body {
-                def.end_position().row.min(body_row + MAX_BODY_LINES)
-            } else {
-                body_row
-            };
+            let shows_body = matches!(
+                kind,
+                "struct_item"
+                    | "enum_item"
+                    | "union_item"
+                    | "class_definition"
+                    | "type_item"
+                    | "const_item"
+                    | "static_item"
+            );
+            let last = if shows_body { def.end_position().row.min(body_row + MAX_BODY_LINES) } else { body_row };
             if DEFINITION_KINDS.contains(&kind) {
                 out.push(Definition { name: name.to_string(), first, last });
             }
@@ -253,16 +280,28 @@ fn collect(rope: &Rope, node: Node<'_>, depth: usize, out: &mut Vec<Definition>)
 
 /// Node kinds that define a name worth showing.
 const DEFINITION_KINDS: &[&str] = &[
-    "function_item", "function_signature_item", "struct_item", "enum_item", "union_item", "trait_item", "type_item",
-    "const_item", "static_item", "macro_definition", "mod_item", "function_definition", "class_definition",
+    "function_item",
+    "function_signature_item",
+    "struct_item",
+    "enum_item",
+    "union_item",
+    "trait_item",
+    "type_item",
+    "const_item",
+    "static_item",
+    "macro_definition",
+    "mod_item",
+    "function_definition",
+    "class_definition",
 ];
 
 /// Words never worth looking up.
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static",
-    "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "and", "assert", "class", "def", "del",
-    "elif", "except", "finally", "from", "global", "import", "is", "lambda", "None", "nonlocal", "not", "or", "pass",
-    "raise", "True", "False", "try", "with", "yield", "print", "len", "str", "int", "float", "bool", "list", "dict",
-    "String", "Vec", "Option", "Some", "Ok", "Err", "Result", "Box", "usize", "u8", "u32", "u64", "i32", "i64", "f32", "f64",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "and", "assert", "class",
+    "def", "del", "elif", "except", "finally", "from", "global", "import", "is", "lambda", "None", "nonlocal", "not",
+    "or", "pass", "raise", "True", "False", "try", "with", "yield", "print", "len", "str", "int", "float", "bool",
+    "list", "dict", "String", "Vec", "Option", "Some", "Ok", "Err", "Result", "Box", "usize", "u8", "u32", "u64",
+    "i32", "i64", "f32", "f64",
 ];

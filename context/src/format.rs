@@ -102,8 +102,12 @@ impl PromptFormat {
     /// The file layout the vocabulary allows: path comments when the format's tokens are missing.
     pub(crate) fn layout(self, tokens: &SpecialTokens) -> FileLayout {
         match self.row().layout {
-            FileLayout::RepoBeforeFim | FileLayout::RepoInsideFim if tokens.file_sep.is_none() => FileLayout::PathComments,
-            FileLayout::HeaderTokens if tokens.filename.is_none() && tokens.file_sep.is_none() => FileLayout::PathComments,
+            FileLayout::RepoBeforeFim | FileLayout::RepoInsideFim if tokens.file_sep.is_none() => {
+                FileLayout::PathComments
+            }
+            FileLayout::HeaderTokens if tokens.filename.is_none() && tokens.file_sep.is_none() => {
+                FileLayout::PathComments
+            }
             layout => layout,
         }
     }

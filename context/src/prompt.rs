@@ -231,10 +231,15 @@ impl Assembly<'_> {
 /// Builds the prompt for `input`. Never fails on odd text or syntax (only a failing
 /// tokenizer is an error); a cursor mid-identifier gives a prompt with no ids and
 /// shape [`Shape::Nothing`], built without tokenizing anything.
-pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn Tokenize) -> Result<Prompt, ContextError> {
+pub fn build(
+    input: &PromptInput<'_>,
+    options: &PromptOptions,
+    tokenizer: &dyn Tokenize,
+) -> Result<Prompt, ContextError> {
     let cursor = crate::text::floor_char(input.rope, input.cursor);
     let decision = shape::decide(input.rope, cursor, input.language, input.tree);
-    let finisher = Finisher::new(input.rope, cursor, input.language, decision.shape, IndentStyle::detect(input.rope, cursor));
+    let finisher =
+        Finisher::new(input.rope, cursor, input.language, decision.shape, IndentStyle::detect(input.rope, cursor));
     let mut asm = Assembly { tokenizer, ids: Vec::new(), text: String::new(), counts: PartCounts::default() };
     let format = options.format.usable_with(&options.tokens);
     let empty = |asm: Assembly<'_>, finisher, snippets| Prompt {
@@ -270,7 +275,12 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
                     asm.counts = middle.counts;
                     asm.kept(Part::Middle, &typed[..shown], &ids);
                     let snippets = middle.snippets.clone();
-                    return Ok(Prompt { heal, prefix_anchor: anchor.clone(), anchored: true, ..empty(asm, finisher, snippets) });
+                    return Ok(Prompt {
+                        heal,
+                        prefix_anchor: anchor.clone(),
+                        anchored: true,
+                        ..empty(asm, finisher, snippets)
+                    });
                 }
             }
         }
@@ -347,7 +357,12 @@ pub fn build(input: &PromptInput<'_>, options: &PromptOptions, tokenizer: &dyn T
     let suffix = if fim {
         let after_prefix = left.saturating_sub(prefix.ids.len());
         let room = budget::typing_room(prefix_budget);
-        budget::suffix(tokenizer, input.rope, cursor, after_prefix.saturating_sub(room).max(suffix_share).min(after_prefix))?
+        budget::suffix(
+            tokenizer,
+            input.rope,
+            cursor,
+            after_prefix.saturating_sub(room).max(suffix_share).min(after_prefix),
+        )?
     } else {
         Kept::default()
     };

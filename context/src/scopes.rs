@@ -9,10 +9,19 @@ use crate::text::{indent_columns, is_blank};
 /// Node kinds whose first lines name a scope.
 const SCOPE_KINDS: &[&str] = &[
     // Rust
-    "function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item", "union_item",
-    "macro_definition", "closure_expression",
+    "function_item",
+    "impl_item",
+    "trait_item",
+    "mod_item",
+    "struct_item",
+    "enum_item",
+    "union_item",
+    "macro_definition",
+    "closure_expression",
     // Python
-    "function_definition", "class_definition", "decorated_definition",
+    "function_definition",
+    "class_definition",
+    "decorated_definition",
 ];
 /// Most lines one header may take (long signatures keep their first and last lines).
 const MAX_HEADER_LINES: usize = 4;
@@ -69,9 +78,8 @@ fn from_tree(rope: &Rope, tree: &Tree, cut_line: usize) -> Vec<(usize, usize)> {
             // The header runs to the end of what precedes the body (the `:` of a Python
             // block, whose node starts at its first statement; the signature in Rust).
             let body = n.child_by_field_name("body").or_else(|| n.child_by_field_name("definition"));
-            let body_row = body.map_or(first, |body| {
-                body.prev_sibling().map_or(body.start_position().row, |p| p.end_position().row)
-            });
+            let body_row = body
+                .map_or(first, |body| body.prev_sibling().map_or(body.start_position().row, |p| p.end_position().row));
             let last = body_row.clamp(first, cut_line - 1);
             ranges.push((first, last));
         }

@@ -49,14 +49,38 @@ const STRING_KINDS: &[&str] = &["string_literal", "raw_string_literal", "char_li
 const COMMENT_KINDS: &[&str] = &["line_comment", "block_comment", "comment"];
 /// Node kinds of bracketed lists where a new line holds one more item, not a block.
 const LIST_KINDS: &[&str] = &[
-    "arguments", "argument_list", "parameters", "array_expression", "tuple_expression", "list", "tuple", "set",
-    "dictionary", "parenthesized_expression", "type_arguments", "type_parameters", "tuple_pattern", "slice_pattern",
+    "arguments",
+    "argument_list",
+    "parameters",
+    "array_expression",
+    "tuple_expression",
+    "list",
+    "tuple",
+    "set",
+    "dictionary",
+    "parenthesized_expression",
+    "type_arguments",
+    "type_parameters",
+    "tuple_pattern",
+    "slice_pattern",
 ];
 /// Node kinds that hold statements or items (a new line there may start a block).
 const BLOCK_KINDS: &[&str] = &[
-    "block", "declaration_list", "match_block", "source_file", "module", "field_declaration_list",
-    "enum_variant_list", "function_definition", "class_definition", "if_statement", "for_statement",
-    "while_statement", "with_statement", "try_statement", "closure_expression",
+    "block",
+    "declaration_list",
+    "match_block",
+    "source_file",
+    "module",
+    "field_declaration_list",
+    "enum_variant_list",
+    "function_definition",
+    "class_definition",
+    "if_statement",
+    "for_statement",
+    "while_statement",
+    "with_statement",
+    "try_statement",
+    "closure_expression",
 ];
 
 /// Decides the shape for a cursor (a byte offset) in `rope`. `tree` is the buffer's
@@ -75,7 +99,9 @@ pub fn decide(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree
     // Without a tree, or where the tree sees only an error: the line's own text says.
     match crate::brackets::state_after(language, &before) {
         LexState::Str { .. } => return decision(Shape::SingleLine, "inside a string"),
-        LexState::LineComment | LexState::BlockComment { .. } => return decision(Shape::SingleLine, "inside a comment"),
+        LexState::LineComment | LexState::BlockComment { .. } => {
+            return decision(Shape::SingleLine, "inside a comment")
+        }
         LexState::Code => {}
     }
     if !is_blank(&after) {
@@ -109,7 +135,10 @@ fn inside_string_or_comment(tree: &Tree, cursor: usize) -> Option<&'static str> 
         if COMMENT_KINDS.contains(&kind) && n.start_byte() < cursor && cursor <= n.end_byte() {
             return Some("inside a comment");
         }
-        if STRING_KINDS.contains(&kind) && n.start_byte() < cursor && (cursor < n.end_byte() || n.has_error() || n.is_missing()) {
+        if STRING_KINDS.contains(&kind)
+            && n.start_byte() < cursor
+            && (cursor < n.end_byte() || n.has_error() || n.is_missing())
+        {
             return Some("inside a string");
         }
         if BLOCK_KINDS.contains(&kind) {

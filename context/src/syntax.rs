@@ -190,7 +190,8 @@ impl SyntaxSnapshot {
         let started = Instant::now();
         let consumed = self.pending.len();
         let mut stats = ParseStats::default();
-        let done = |tree: Option<Tree>, stats: ParseStats| Parsed { tree, generation: self.generation, consumed, stats };
+        let done =
+            |tree: Option<Tree>, stats: ParseStats| Parsed { tree, generation: self.generation, consumed, stats };
         let Some(grammar) = self.language.grammar() else {
             return done(None, stats);
         };
@@ -221,8 +222,13 @@ impl SyntaxSnapshot {
                 let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
                 &chunk.as_bytes()[byte - chunk_start..]
             };
-            let mut out_of_time =
-                |_: &tree_sitter::ParseState| if started.elapsed() > limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+            let mut out_of_time = |_: &tree_sitter::ParseState| {
+                if started.elapsed() > limit {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
             let options = ParseOptions::new().progress_callback(&mut out_of_time);
             let tree = parser.parse_with_options(&mut read, old.as_ref(), Some(options));
             if tree.is_none() {
@@ -310,7 +316,8 @@ mod tests {
 
     #[test]
     fn languages_without_grammar_have_no_tree() {
-        let parsed = Syntax::new(Language::Other("//")).snapshot().parse(&Rope::from_str("int x;"), Duration::from_secs(1));
+        let parsed =
+            Syntax::new(Language::Other("//")).snapshot().parse(&Rope::from_str("int x;"), Duration::from_secs(1));
         assert!(parsed.tree().is_none() && !parsed.stats.timed_out);
     }
 }

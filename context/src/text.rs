@@ -86,10 +86,7 @@ pub(crate) fn floor_char_str(text: &str, byte: usize) -> usize {
 
 /// Indentation width in columns.
 pub(crate) fn indent_columns(line: &str) -> usize {
-    line.chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
-        .map(|c| if c == '\t' { TAB_COLUMNS } else { 1 })
-        .sum()
+    line.chars().take_while(|c| *c == ' ' || *c == '\t').map(|c| if c == '\t' { TAB_COLUMNS } else { 1 }).sum()
 }
 
 /// Whether a line holds only whitespace.

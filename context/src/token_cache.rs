@@ -96,7 +96,8 @@ impl TokenCache {
                 pieces == whole
             })
         };
-        let boundary = [Boundary::AfterNewline, Boundary::BeforeNewline].into_iter().find(|&b| sound(b)).unwrap_or(Boundary::None);
+        let boundary =
+            [Boundary::AfterNewline, Boundary::BeforeNewline].into_iter().find(|&b| sound(b)).unwrap_or(Boundary::None);
         TokenCache { boundary, segments: Mutex::new(HashMap::new()) }
     }
 

@@ -26,7 +26,8 @@ fn expect_file(expected: &Path, actual: &str) -> Result<(), String> {
         std::fs::write(expected, actual).map_err(|e| format!("{}: {e}", expected.display()))?;
         return Ok(());
     }
-    let want = std::fs::read_to_string(expected).map_err(|e| format!("{}: {e} (run with UPDATE_EXPECT=1)", expected.display()))?;
+    let want = std::fs::read_to_string(expected)
+        .map_err(|e| format!("{}: {e} (run with UPDATE_EXPECT=1)", expected.display()))?;
     if want == actual {
         Ok(())
     } else {
@@ -60,7 +61,12 @@ fn parse_fixture(text: &str) -> Fixture {
                 "format" => fixture.format = PromptFormat::from_name(value).expect("a known format"),
                 "budget" => fixture.budget = value.parse().expect("a number"),
                 "repo" => fixture.repo = Some(value.to_owned()),
-                "file" => fixture.files.push(FixtureFile { path: value.to_owned(), text: String::new(), cursor: None, edit: None }),
+                "file" => fixture.files.push(FixtureFile {
+                    path: value.to_owned(),
+                    text: String::new(),
+                    cursor: None,
+                    edit: None,
+                }),
                 _ => panic!("unknown fixture setting {key}"),
             }
             continue;
@@ -140,7 +146,8 @@ fn prompts_match_their_snapshots() {
     let dir = fixtures().join("prompts");
     let mut failures = Vec::new();
     let mut count = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("fixtures/context/prompts").flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(&dir).expect("fixtures/context/prompts").flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "fixture")) {
         count += 1;
@@ -209,7 +216,8 @@ fn post_processing_shows_what_the_user_wants() {
             let cut_off = header.contains("(cut off)");
             let finished = if cut_off { finisher.finish_cut_off(&raw) } else { finisher.finish(&raw) };
             // The stop check must agree: streaming the answer stops no later than the cut.
-            let stopped_at = (1..=raw.len()).filter(|&i| raw.is_char_boundary(i)).find(|&i| finisher.is_complete(&raw[..i]));
+            let stopped_at =
+                (1..=raw.len()).filter(|&i| raw.is_char_boundary(i)).find(|&i| finisher.is_complete(&raw[..i]));
             let streamed = match stopped_at {
                 Some(at) => finisher.finish(&raw[..at]),
                 None => finished.clone(),
@@ -271,21 +279,24 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
     let body: String = (0..60).map(|i| format!("    total += weight({i})\n")).collect();
     let mut text = format!("def score(items):\n    total = 0\n{body}    return total\n\n\ndef other():\n    pass\n");
     let start = text.find("    return").expect("the return line");
-    let build_with = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>, options: &PromptOptions| {
-        let rope = Rope::from_str(text);
-        let input = PromptInput {
-            rope: &rope,
-            cursor,
-            path: "score.py",
-            repo: Some("demo"),
-            language: Language::Python,
-            tree: None,
-            others: &[],
-            prefix_anchor: anchor,
+    let build_with =
+        |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>, options: &PromptOptions| {
+            let rope = Rope::from_str(text);
+            let input = PromptInput {
+                rope: &rope,
+                cursor,
+                path: "score.py",
+                repo: Some("demo"),
+                language: Language::Python,
+                tree: None,
+                others: &[],
+                prefix_anchor: anchor,
+            };
+            build(&input, options, &tokenizer).expect("prompt")
         };
-        build(&input, options, &tokenizer).expect("prompt")
+    let build_at = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>| {
+        build_with(text, cursor, anchor, &options)
     };
-    let build_at = |text: &str, cursor: usize, anchor: Option<&infill_context::PrefixAnchor>| build_with(text, cursor, anchor, &options);
     let fresh = build_at(&text, start, None);
     assert!(!fresh.anchored);
     let head = fresh.prefix_anchor.middle.clone().expect("a FIM prompt freezes its head");
@@ -301,7 +312,11 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
         assert_eq!(prompt.ids.len(), head.ids.len() + prompt.counts.middle);
         assert_eq!(prompt.ids.len(), prompt.counts.total());
         let shown = format!("{}{}", &prompt.text[head.text.len()..], String::from_utf8_lossy(&prompt.heal));
-        assert_eq!(shown, typed[..=i], "keystroke {i}: the typed text follows the middle token (healed bytes included)");
+        assert_eq!(
+            shown,
+            typed[..=i],
+            "keystroke {i}: the typed text follows the middle token (healed bytes included)"
+        );
         assert!(prompt.ids.len() <= 300);
         anchor = prompt.prefix_anchor;
     }

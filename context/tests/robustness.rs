@@ -7,7 +7,8 @@ mod toy;
 use std::time::{Duration, Instant};
 
 use infill_context::{
-    build, decide_shape, Finisher, IndentStyle, Language, PrefixAnchor, PromptFormat, PromptInput, PromptOptions, Syntax,
+    build, decide_shape, Finisher, IndentStyle, Language, PrefixAnchor, PromptFormat, PromptInput, PromptOptions,
+    Syntax,
 };
 use ropey::Rope;
 use toy::ToyTokenizer;
@@ -23,7 +24,9 @@ fn check(text: &str, language: Language, cursor: usize) {
     assert!(started.elapsed() < LIMIT * 10, "parse time bounded: {:?}", started.elapsed());
     for format in PromptFormat::all() {
         let anchor = |start: usize| PrefixAnchor { start, headers: "fn f() {\n".into(), middle: None };
-        for (budget, anchor) in [(16, None), (300, Some(anchor(cursor / 2))), (2048, Some(anchor(cursor.saturating_sub(40))))] {
+        for (budget, anchor) in
+            [(16, None), (300, Some(anchor(cursor / 2))), (2048, Some(anchor(cursor.saturating_sub(40))))]
+        {
             let input = PromptInput {
                 rope: &rope,
                 cursor,
@@ -161,7 +164,10 @@ fn anchored_prompts_always_describe_the_current_buffer() {
         let headers = &prompt.prefix_anchor.headers;
         let before = before.strip_prefix(headers.as_str()).unwrap_or(&before);
         assert!(text[..cursor].ends_with(before), "step {step}: the prompt's prefix is not the text before the cursor");
-        assert!(text[cursor..].starts_with(suffix), "step {step}: the prompt's suffix is not the text after the cursor");
+        assert!(
+            text[cursor..].starts_with(suffix),
+            "step {step}: the prompt's suffix is not the text after the cursor"
+        );
         anchor = Some(prompt.prefix_anchor);
     }
     assert!(anchored > 1000, "only {anchored} of 3000 prompts kept their head");

@@ -303,7 +303,14 @@ fn partial(query: &[f32], keys: &[f32], values: &[f32], visible: usize, scale: f
 }
 
 /// See [`partial`]: one value at a time.
-fn partial_portable(query: &[f32], keys: &[f32], values: &[f32], visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
+fn partial_portable(
+    query: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    visible: usize,
+    scale: f32,
+    out: &mut [f32],
+) -> (f32, f32) {
     let mut scores = [0f32; TILE];
     for (d, &x) in query.iter().enumerate() {
         for (s, &k) in scores.iter_mut().zip(&keys[d * TILE..(d + 1) * TILE]) {
@@ -382,7 +389,14 @@ mod x86 {
     /// hold `query.len() * TILE` values, `values` `visible * query.len()`, `out`
     /// `query.len()`, and `1 <= visible <= TILE`.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn partial(query: &[f32], keys: &[f32], values: &[f32], visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
+    pub(super) unsafe fn partial(
+        query: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        visible: usize,
+        scale: f32,
+        out: &mut [f32],
+    ) -> (f32, f32) {
         const V: usize = TILE / 8;
         let dim = query.len();
         // SAFETY: every load and store stays inside the slices the caller sized.
@@ -403,7 +417,11 @@ mod x86 {
             for (i, (a, mask)) in acc.iter_mut().zip(masks.iter_mut()).enumerate() {
                 let at = _mm256_add_ps(lanes, _mm256_set1_ps((8 * i) as f32));
                 *mask = _mm256_cmp_ps::<_CMP_LT_OQ>(at, limit);
-                *a = _mm256_blendv_ps(_mm256_set1_ps(f32::NEG_INFINITY), _mm256_mul_ps(*a, _mm256_set1_ps(scale)), *mask);
+                *a = _mm256_blendv_ps(
+                    _mm256_set1_ps(f32::NEG_INFINITY),
+                    _mm256_mul_ps(*a, _mm256_set1_ps(scale)),
+                    *mask,
+                );
                 best = _mm256_max_ps(best, *a);
             }
             let max = max8(best);
@@ -458,7 +476,9 @@ unsafe fn to_f32_f16c(src: &[u16], dst: &mut [f32]) {
     let mut i = 0;
     while i + 8 <= n {
         // SAFETY: `i + 8 <= n` values are readable in `src` and writable in `dst`.
-        unsafe { _mm256_storeu_ps(dst.as_mut_ptr().add(i), _mm256_cvtph_ps(_mm_loadu_si128(src.as_ptr().add(i).cast()))) };
+        unsafe {
+            _mm256_storeu_ps(dst.as_mut_ptr().add(i), _mm256_cvtph_ps(_mm_loadu_si128(src.as_ptr().add(i).cast())))
+        };
         i += 8;
     }
     for j in i..n {
@@ -475,7 +495,9 @@ fn exp(x: f32) -> f32 {
     let n = (x * std::f32::consts::LOG2_E).round();
     // ln 2 in two parts (Cody and Waite) so that n * ln 2 loses no bits.
     let r = (x - n * 0.693_359_4) + n * 2.121_944_4e-4;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
     p * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
@@ -538,9 +560,14 @@ mod tests {
 
     #[test]
     fn matches_the_definition_for_chunks_and_single_steps() {
-        for &(n_head, n_kv, dim, len, rows) in
-            &[(9, 3, 64, 1, 1), (9, 3, 64, 37, 5), (4, 4, 32, 300, 1), (8, 2, 24, 130, 64), (2, 1, 8, 1000, 1), (14, 2, 64, 700, 17)]
-        {
+        for &(n_head, n_kv, dim, len, rows) in &[
+            (9, 3, 64, 1, 1),
+            (9, 3, 64, 37, 5),
+            (4, 4, 32, 300, 1),
+            (8, 2, 24, 130, 64),
+            (2, 1, 8, 1000, 1),
+            (14, 2, 64, 700, 17),
+        ] {
             let h = Heads { n_head, n_kv, dim, capacity: len + 70 };
             let ((keys, values), k, v, q) = setup(&h, len, rows, len as u64);
             let pos = len - rows;
@@ -567,7 +594,9 @@ mod tests {
     fn a_key_rotated_by_a_distance_is_the_key_at_the_new_position() {
         let (dim, positions) = (16, 64);
         let theta: Vec<f32> = (0..dim / 2).map(|j| 1.0 / 10_000f32.powf(2.0 * j as f32 / dim as f32)).collect();
-        let table = |f: fn(f32) -> f32| (0..positions).flat_map(|p| theta.iter().map(move |t| f(p as f32 * t))).collect::<Vec<f32>>();
+        let table = |f: fn(f32) -> f32| {
+            (0..positions).flat_map(|p| theta.iter().map(move |t| f(p as f32 * t))).collect::<Vec<f32>>()
+        };
         let (cos, sin) = (table(f32::cos), table(f32::sin));
         let x: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin()).collect();
         for neox in [true, false] {

@@ -134,11 +134,16 @@ impl ModelFacts {
     /// Reads the facts from the file's metadata and vocabulary.
     pub fn read(gguf: &GgufFile, hp: &HParams, tokenizer: &ModelTokenizer) -> Result<ModelFacts> {
         let id = |key: &str| -> Result<Option<u32>> {
-            Ok(gguf.opt_u64(key)?.and_then(|v| u32::try_from(v).ok()).filter(|&v| (v as usize) < tokenizer.vocab_size()))
+            Ok(gguf
+                .opt_u64(key)?
+                .and_then(|v| u32::try_from(v).ok())
+                .filter(|&v| (v as usize) < tokenizer.vocab_size()))
         };
         let by_text = |text: &str| tokenizer.id_of(text);
         let spelled = FAMILIES.iter().find(|f| {
-            by_text(f.prefix).is_some() && by_text(f.suffix).is_some() && by_text(f.middle).is_some()
+            by_text(f.prefix).is_some()
+                && by_text(f.suffix).is_some()
+                && by_text(f.middle).is_some()
                 && f.marker.is_none_or(|m| by_text(m).is_some())
         });
         let keyed = match (
@@ -152,7 +157,12 @@ impl ModelFacts {
             _ => None,
         };
         let from_table = spelled.and_then(|f| {
-            Some(FimTokens { prefix: by_text(f.prefix)?, suffix: by_text(f.suffix)?, middle: by_text(f.middle)?, pad: f.pad.and_then(by_text) })
+            Some(FimTokens {
+                prefix: by_text(f.prefix)?,
+                suffix: by_text(f.suffix)?,
+                middle: by_text(f.middle)?,
+                pad: f.pad.and_then(by_text),
+            })
         });
         let fim = keyed.or(from_table);
         let family = fim.map(|fim| match spelled {

@@ -115,7 +115,12 @@ impl GgufFile {
 
     /// An array whose every item `convert` accepts; `None` when absent. `what` names
     /// the expected items in the error.
-    fn opt_array<'a, T>(&'a self, key: &str, what: &str, convert: impl Fn(&'a Value) -> Option<T>) -> Result<Option<Vec<T>>> {
+    fn opt_array<'a, T>(
+        &'a self,
+        key: &str,
+        what: &str,
+        convert: impl Fn(&'a Value) -> Option<T>,
+    ) -> Result<Option<Vec<T>>> {
         let Some(value) = self.value(key) else { return Ok(None) };
         let bad = || self.metadata_error(key, format!("must be an array of {what}"));
         let items = value.to_vec().map_err(|_| bad())?;

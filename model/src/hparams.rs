@@ -34,7 +34,9 @@ pub struct HParams {
 impl HParams {
     /// Reads and checks the hyperparameters; errors name the missing or bad key.
     pub fn read(gguf: &GgufFile) -> Result<HParams> {
-        let arch_name = gguf.opt_str("general.architecture").ok_or_else(|| gguf.metadata_error("general.architecture", "is missing"))?;
+        let arch_name = gguf
+            .opt_str("general.architecture")
+            .ok_or_else(|| gguf.metadata_error("general.architecture", "is missing"))?;
         let architecture = Architecture::from_name(arch_name).ok_or_else(|| ModelError::UnsupportedArchitecture {
             path: gguf.path().to_owned(),
             architecture: arch_name.to_owned(),
@@ -51,10 +53,16 @@ impl HParams {
         let n_ff = gguf.positive(&key("feed_forward_length"))?;
         let context_length = gguf.positive(&key("context_length"))?;
         if n_embd % n_head != 0 {
-            return Err(gguf.metadata_error(&key("embedding_length"), format!("({n_embd}) must be a multiple of the head count ({n_head})")));
+            return Err(gguf.metadata_error(
+                &key("embedding_length"),
+                format!("({n_embd}) must be a multiple of the head count ({n_head})"),
+            ));
         }
         if n_head % n_kv_head != 0 {
-            return Err(gguf.metadata_error(&key("attention.head_count_kv"), format!("({n_kv_head}) must divide the head count ({n_head})")));
+            return Err(gguf.metadata_error(
+                &key("attention.head_count_kv"),
+                format!("({n_kv_head}) must divide the head count ({n_head})"),
+            ));
         }
         let head_dim = n_embd / n_head;
         if let Some(rope_dim) = gguf.opt_u64(&key("rope.dimension_count"))? {
@@ -74,6 +82,18 @@ impl HParams {
             Some(n) => n as usize,
             None => embd_dims.first().copied().unwrap_or(0),
         };
-        Ok(HParams { architecture, n_layer, n_head, n_kv_head, n_embd, n_ff, head_dim, vocab_size, context_length, rms_eps, rope_base })
+        Ok(HParams {
+            architecture,
+            n_layer,
+            n_head,
+            n_kv_head,
+            n_embd,
+            n_ff,
+            head_dim,
+            vocab_size,
+            context_length,
+            rms_eps,
+            rope_base,
+        })
     }
 }

@@ -54,7 +54,10 @@ impl KvCache {
         let layers = (0..hp.n_layer)
             .map(|_| {
                 if device.is_cpu() && exact {
-                    Ok(LayerCache::CpuExact { keys: vec![0.0; heads.layer_len()], values: vec![0.0; heads.layer_len()] })
+                    Ok(LayerCache::CpuExact {
+                        keys: vec![0.0; heads.layer_len()],
+                        values: vec![0.0; heads.layer_len()],
+                    })
                 } else if device.is_cpu() {
                     Ok(LayerCache::Cpu { keys: vec![0; heads.layer_len()], values: vec![0; heads.layer_len()] })
                 } else {

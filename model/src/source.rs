@@ -44,12 +44,15 @@ impl ModelSource {
         let hub = reference.strip_prefix("hf:").or_else(|| reference.strip_prefix("hf://"));
         let candidate = hub.unwrap_or(reference);
         let parts: Vec<&str> = candidate.splitn(3, '/').collect();
-        let looks_like_hub = parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) && !candidate.starts_with(['/', '.', '~']);
+        let looks_like_hub =
+            parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) && !candidate.starts_with(['/', '.', '~']);
         if looks_like_hub && (hub.is_some() || !PathBuf::from(reference).exists()) {
             return ModelSource::Hub { repo: format!("{}/{}", parts[0], parts[1]), file: parts[2].to_owned() };
         }
         let path = match reference.strip_prefix("~/") {
-            Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(reference)),
+            Some(rest) => std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(rest))
+                .unwrap_or_else(|| PathBuf::from(reference)),
             None => PathBuf::from(reference),
         };
         ModelSource::Local(path)
@@ -121,7 +124,10 @@ mod tests {
     fn references_parse_as_paths_or_hub_files() {
         assert_eq!(
             ModelSource::parse(DEFAULT_MODEL),
-            ModelSource::Hub { repo: "ggml-org/Qwen2.5-Coder-0.5B-Q8_0-GGUF".into(), file: "qwen2.5-coder-0.5b-q8_0.gguf".into() }
+            ModelSource::Hub {
+                repo: "ggml-org/Qwen2.5-Coder-0.5B-Q8_0-GGUF".into(),
+                file: "qwen2.5-coder-0.5b-q8_0.gguf".into()
+            }
         );
         assert!(matches!(ModelSource::parse("hf:a/b/c/d.gguf"), ModelSource::Hub { file, .. } if file == "c/d.gguf"));
         assert_eq!(ModelSource::parse("/models/x.gguf"), ModelSource::Local("/models/x.gguf".into()));

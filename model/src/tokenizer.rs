@@ -87,7 +87,13 @@ impl ModelTokenizer {
         Ok(Self::assemble(inner, kind, tokens, control, source))
     }
 
-    fn assemble(mut inner: Tokenizer, kind: VocabKind, tokens: Vec<String>, control: Vec<bool>, source: PathBuf) -> Self {
+    fn assemble(
+        mut inner: Tokenizer,
+        kind: VocabKind,
+        tokens: Vec<String>,
+        control: Vec<bool>,
+        source: PathBuf,
+    ) -> Self {
         // Text that spells a special token is encoded as text, never as the token.
         inner.set_encode_special_tokens(true);
         let token_bytes = tokens.iter().map(|t| piece_bytes(kind, t)).collect();
@@ -228,7 +234,8 @@ fn byte_level_bpe(gguf: &GgufFile, tokens: &[String]) -> Result<Tokenizer> {
         .build()
         .map_err(|e| tokenizer_error(gguf.path(), e))?;
     let mut tokenizer = Tokenizer::new(bpe);
-    tokenizer.with_pre_tokenizer(Some(pretokenize::pre_tokenizer(&rules).map_err(|e| tokenizer_error(gguf.path(), e))?));
+    tokenizer
+        .with_pre_tokenizer(Some(pretokenize::pre_tokenizer(&rules).map_err(|e| tokenizer_error(gguf.path(), e))?));
     Ok(tokenizer)
 }
 

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
 use candle_core::{DType, Device, IndexOp, Result as CResult, Tensor, D};
 
+use crate::attention::Heads;
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 use crate::hparams::HParams;
-use crate::attention::Heads;
 use crate::kv_cache::{KvCache, LayerCache};
 use crate::linear::Projections;
 
@@ -319,7 +319,13 @@ impl Transformer {
 
     /// [`Transformer::apply_moves`] for one layer: every moved position is read first,
     /// then written, so moves may overlap.
-    fn move_layer<E: crate::attention::Element>(&self, h: &Heads, keys: &mut [E], values: &mut [E], moves: &[crate::kv_shift::Move]) {
+    fn move_layer<E: crate::attention::Element>(
+        &self,
+        h: &Heads,
+        keys: &mut [E],
+        values: &mut [E],
+        moves: &[crate::kv_shift::Move],
+    ) {
         use crate::attention::TILE;
         let tiles = h.capacity.div_ceil(TILE);
         let key_at = |kv: usize, pos: usize, d: usize| (kv * tiles + pos / TILE) * h.dim * TILE + d * TILE + pos % TILE;

@@ -12,7 +12,8 @@ use common::tiny::{self, Tiny};
 use infill_model::{Engine, EngineOptions, Event, Job, Report, Sampling, StopReason};
 
 fn engine(path: &std::path::Path) -> Engine {
-    Engine::start(path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, ..EngineOptions::default() }).expect("engine")
+    Engine::start(path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, ..EngineOptions::default() })
+        .expect("engine")
 }
 
 fn tiny_engine() -> Engine {
@@ -22,7 +23,12 @@ fn tiny_engine() -> Engine {
 }
 
 /// Runs a job; returns the streamed text pieces and the report.
-fn run(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, configure: impl FnOnce(&mut Job)) -> (Vec<String>, Vec<Event>, Report) {
+fn run(
+    engine: &Engine,
+    prompt: Vec<u32>,
+    max_tokens: usize,
+    configure: impl FnOnce(&mut Job),
+) -> (Vec<String>, Vec<Event>, Report) {
     let (tx, rx) = mpsc::channel();
     let mut job = Job {
         slot: 0,
@@ -83,7 +89,8 @@ fn the_same_prompt_twice_reuses_the_cache_and_gives_the_same_text() {
     assert_eq!(warm.resumed_tokens, cold.generated_tokens, "and the earlier answer's tokens too");
     assert_eq!(cold.text, warm.text, "greedy decoding over reused keys gives the same answer");
     // Another sampler cannot take the earlier answer: all but the last prompt token are reused.
-    let (_, _, sampled) = run(&engine, p.clone(), 8, |job| job.sampling = Sampling { temperature: 1.0, top_p: 1.0, seed: 3 });
+    let (_, _, sampled) =
+        run(&engine, p.clone(), 8, |job| job.sampling = Sampling { temperature: 1.0, top_p: 1.0, seed: 3 });
     assert_eq!(sampled.reused_tokens, p.len() - 1);
     assert_eq!((sampled.evaluated_tokens, sampled.resumed_tokens), (1, 0));
     // An edit in the middle keeps the prefix before it.
@@ -95,7 +102,13 @@ fn the_same_prompt_twice_reuses_the_cache_and_gives_the_same_text() {
 }
 
 /// Runs a job whose sink sets the cancel flag as soon as `when` holds for an event.
-fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling: Sampling, when: fn(&Event) -> bool) -> Report {
+fn run_cancelling(
+    engine: &Engine,
+    prompt: Vec<u32>,
+    max_tokens: usize,
+    sampling: Sampling,
+    when: fn(&Event) -> bool,
+) -> Report {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let (tx, rx) = mpsc::channel();
@@ -131,9 +144,13 @@ fn run_cancelling(engine: &Engine, prompt: Vec<u32>, max_tokens: usize, sampling
 fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_computed() {
     let engine = tiny_engine();
     let p: Vec<u32> = (0..200).map(|i| (i * 7 % 250) as u32).collect();
-    let report = run_cancelling(&engine, p.clone(), 8, Sampling::default(), |e| {
-        matches!(e, Event::Prefill { evaluated, .. } if *evaluated >= 32)
-    });
+    let report = run_cancelling(
+        &engine,
+        p.clone(),
+        8,
+        Sampling::default(),
+        |e| matches!(e, Event::Prefill { evaluated, .. } if *evaluated >= 32),
+    );
     assert_eq!(report.stop, StopReason::Cancelled);
     assert_eq!(report.evaluated_tokens, 32, "stops at the chunk boundary after the cancel");
     assert_eq!(report.generated_tokens, 0);
@@ -145,7 +162,8 @@ fn cancelling_during_prefill_stops_before_the_next_chunk_and_keeps_what_was_comp
 fn cancelling_during_decoding_lands_within_one_token() {
     let engine = tiny_engine();
     let sampling = Sampling { temperature: 1.0, top_p: 1.0, seed: 5 };
-    let report = run_cancelling(&engine, prompt(&engine, "the other one"), 200, sampling, |e| matches!(e, Event::Text(_)));
+    let report =
+        run_cancelling(&engine, prompt(&engine, "the other one"), 200, sampling, |e| matches!(e, Event::Text(_)));
     // The sampled tokens may end (EndToken) before any text; otherwise one token of text then stop.
     if report.stop == StopReason::Cancelled {
         assert!(report.generated_tokens <= 2, "{report:?}");
@@ -242,7 +260,8 @@ fn an_answer_cut_short_goes_on_where_it_stopped_when_asked_again() {
 fn each_document_keeps_its_own_cache_up_to_the_memory_cap() {
     let path = tiny_path();
     let with_memory = |kv_memory| {
-        Engine::start(&path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, kv_memory }).expect("engine")
+        Engine::start(&path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, kv_memory })
+            .expect("engine")
     };
     let a: Vec<u32> = (0..120).map(|i| (i * 3 % 250) as u32).collect();
     let b: Vec<u32> = (0..120).map(|i| (i * 5 % 250 + 1) as u32).collect();
@@ -268,9 +287,12 @@ fn background_work_gives_way_to_a_request() {
         priority: infill_model::Priority::Background,
         max_tokens: 0,
         slot: 7,
-        ..Job::new(long.clone(), Box::new(move |e| {
-            let _ = tx.send(e);
-        }))
+        ..Job::new(
+            long.clone(),
+            Box::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        )
     };
     engine.submit(warm).expect("submit");
     // A request for another document right behind it.
@@ -289,7 +311,8 @@ fn background_work_gives_way_to_a_request() {
 fn text_typed_before_an_unchanged_part_moves_the_part_instead_of_evaluating_it() {
     let path = tiny_path();
     let engine = || {
-        Engine::start(&path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, kv_memory: 64 << 20 }).expect("engine")
+        Engine::start(&path, EngineOptions { threads: 2, max_context: 512, prefill_chunk: 16, kv_memory: 64 << 20 })
+            .expect("engine")
     };
     // A fill-in-the-middle shape: head, suffix, middle; then text typed before the suffix.
     let head: Vec<u32> = (0..60).map(|i| (i * 7 % 250) as u32).collect();

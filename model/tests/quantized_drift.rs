@@ -55,9 +55,15 @@ fn quantized_products_drift_no_more_than_candles_and_agree_on_tokens() {
     // The real model: Q4_1 layers, Q8_0 embeddings tied to the output.
     let path = common::test_model();
     let tokenizer = ModelTokenizer::load(&GgufFile::open(&path).expect("open")).expect("tokenizer");
-    let code = "fn parse_header(line: &str) -> Option<(String, String)> {\n    let (name, value) = line.split_once(':')?;\n";
+    let code =
+        "fn parse_header(line: &str) -> Option<(String, String)> {\n    let (name, value) = line.split_once(':')?;\n";
     let real = drift(&path, &tokenizer.encode(code).expect("encode"), 12);
-    assert!(real.ours <= 1.25 * real.candle, "real model: drift ours {} vs candle {} (sum of 12)", real.ours, real.candle);
+    assert!(
+        real.ours <= 1.25 * real.candle,
+        "real model: drift ours {} vs candle {} (sum of 12)",
+        real.ours,
+        real.candle
+    );
     // Tiny random models of each architecture and each format our kernels take, tied
     // and untied.
     let dir = std::env::temp_dir().join(format!("infill-drift-{}", std::process::id()));

@@ -116,7 +116,10 @@ impl Backend {
     pub async fn cursor(&self, params: crate::protocol::CursorParams) {
         let _ = self
             .panics
-            .guard(crate::protocol::CURSOR_METHOD, crate::warm::after_idle(self, params.text_document.uri, Some(params.position)))
+            .guard(
+                crate::protocol::CURSOR_METHOD,
+                crate::warm::after_idle(self, params.text_document.uri, Some(params.position)),
+            )
             .await;
     }
 

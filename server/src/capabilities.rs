@@ -18,10 +18,7 @@ pub fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
             save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions { include_text: Some(false) })),
             ..TextDocumentSyncOptions::default()
         })),
-        completion_provider: Some(CompletionOptions {
-            resolve_provider: Some(false),
-            ..CompletionOptions::default()
-        }),
+        completion_provider: Some(CompletionOptions { resolve_provider: Some(false), ..CompletionOptions::default() }),
         ..ServerCapabilities::default()
     }
 }

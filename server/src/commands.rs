@@ -26,7 +26,9 @@ pub fn resolve_model(reference: Option<&str>) -> anyhow::Result<std::path::PathB
         }
         None => match source {
             ModelSource::Local(path) => bail!("{}: no such model file", path.display()),
-            ModelSource::Hub { .. } => bail!("{} is not downloaded: run `infill-ls fetch {}`", source.describe(), source.describe()),
+            ModelSource::Hub { .. } => {
+                bail!("{} is not downloaded: run `infill-ls fetch {}`", source.describe(), source.describe())
+            }
         },
     }
 }
@@ -37,7 +39,8 @@ fn open_file(file: &Path, line: u32, column: u32) -> anyhow::Result<(Document, u
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", file.display()))?;
     let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
-    let uri = Url::from_file_path(&absolute).unwrap_or_else(|_| Url::parse("file:///untitled").expect("a valid constant URL"));
+    let uri = Url::from_file_path(&absolute)
+        .unwrap_or_else(|_| Url::parse("file:///untitled").expect("a valid constant URL"));
     let doc = Document::new(&text, 0, "", uri.path());
     let position = Position::new(line.saturating_sub(1), column.saturating_sub(1));
     let cursor = position_to_byte(doc.rope(), position, PositionEncoding::Utf32);
@@ -54,16 +57,37 @@ fn open_file(file: &Path, line: u32, column: u32) -> anyhow::Result<(Document, u
 }
 
 /// `infill-ls complete FILE --line L --column C`.
-pub fn complete(file: &Path, line: u32, column: u32, max_tokens: u32, model: Option<&str>, threads: Option<usize>) -> anyhow::Result<()> {
+pub fn complete(
+    file: &Path,
+    line: u32,
+    column: u32,
+    max_tokens: u32,
+    model: Option<&str>,
+    threads: Option<usize>,
+) -> anyhow::Result<()> {
     let (doc, cursor, uri, context) = open_file(file, line, column)?;
     let model_path = resolve_model(model)?;
-    let options = EngineOptions { threads: threads.unwrap_or_else(infill_model::engine::physical_cores), ..EngineOptions::default() };
+    let options = EngineOptions {
+        threads: threads.unwrap_or_else(infill_model::engine::physical_cores),
+        ..EngineOptions::default()
+    };
     let started = std::time::Instant::now();
     let engine = Engine::start(&model_path, options)?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let engine = ModelEngine::new(Arc::new(engine));
-    let request =
-        CompletionRequest { uri, snapshot: doc.snapshot(), cursor, max_tokens, invoked: true, context, time_budget: None, deadline: None, background: false, cache_reuse: 0, drafts: infill_model::DEFAULT_DRAFTS };
+    let request = CompletionRequest {
+        uri,
+        snapshot: doc.snapshot(),
+        cursor,
+        max_tokens,
+        invoked: true,
+        context,
+        time_budget: None,
+        deadline: None,
+        background: false,
+        cache_reuse: 0,
+        drafts: infill_model::DEFAULT_DRAFTS,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let completion = runtime.block_on(engine.complete(request, CancelToken::new()))?;
     let mut stdout = std::io::stdout().lock();

@@ -96,48 +96,92 @@ impl Config {
         for (key, value) in map {
             let ok = match key.as_str() {
                 "model" => match value {
-                    Value::String(s) if s.trim().is_empty() => { self.model = None; true }
-                    Value::String(s) => { self.model = Some(s.clone()); true }
-                    Value::Null => { self.model = None; true }
+                    Value::String(s) if s.trim().is_empty() => {
+                        self.model = None;
+                        true
+                    }
+                    Value::String(s) => {
+                        self.model = Some(s.clone());
+                        true
+                    }
+                    Value::Null => {
+                        self.model = None;
+                        true
+                    }
                     _ => false,
                 },
                 "enable" => value.as_bool().map(|b| self.enable = b).is_some(),
                 "maxTokens" => match value.as_u64() {
-                    Some(n) if n >= 1 => { self.max_tokens = n.min(u64::from(MAX_TOKENS_LIMIT)) as u32; true }
+                    Some(n) if n >= 1 => {
+                        self.max_tokens = n.min(u64::from(MAX_TOKENS_LIMIT)) as u32;
+                        true
+                    }
                     _ => false,
                 },
                 "logLevel" => value.as_str().map(|s| self.log_level = s.to_owned()).is_some(),
                 "threads" => match value.as_u64() {
-                    Some(n) if n >= 1 => { self.threads = Some(n as usize); true }
+                    Some(n) if n >= 1 => {
+                        self.threads = Some(n as usize);
+                        true
+                    }
                     _ => value.is_null().then(|| self.threads = None).is_some(),
                 },
                 "promptFormat" => match value {
-                    Value::Null => { self.prompt_format = None; true }
-                    Value::String(s) if s == "auto" || s.is_empty() => { self.prompt_format = None; true }
+                    Value::Null => {
+                        self.prompt_format = None;
+                        true
+                    }
+                    Value::String(s) if s == "auto" || s.is_empty() => {
+                        self.prompt_format = None;
+                        true
+                    }
                     Value::String(s) => PromptFormat::from_name(s).map(|f| self.prompt_format = Some(f)).is_some(),
                     _ => false,
                 },
                 "contextTokens" => match value.as_u64() {
-                    Some(n) => { self.context_tokens = Some(n.clamp(CONTEXT_TOKENS_LIMITS.0, CONTEXT_TOKENS_LIMITS.1) as usize); true }
+                    Some(n) => {
+                        self.context_tokens = Some(n.clamp(CONTEXT_TOKENS_LIMITS.0, CONTEXT_TOKENS_LIMITS.1) as usize);
+                        true
+                    }
                     None => value.is_null().then(|| self.context_tokens = None).is_some(),
                 },
                 "completionDelay" => match value {
-                    Value::String(s) if s == "auto" => { self.completion_delay = CompletionDelay::Auto; true }
-                    _ => value.as_u64().map(|ms| self.completion_delay = CompletionDelay::Fixed(Duration::from_millis(ms.min(MAX_MS)))).is_some(),
+                    Value::String(s) if s == "auto" => {
+                        self.completion_delay = CompletionDelay::Auto;
+                        true
+                    }
+                    _ => value
+                        .as_u64()
+                        .map(|ms| self.completion_delay = CompletionDelay::Fixed(Duration::from_millis(ms.min(MAX_MS))))
+                        .is_some(),
                 },
                 "timeBudgetMs" => match value.as_u64() {
-                    Some(0) => { self.time_budget = None; true }
-                    Some(ms) => { self.time_budget = Some(Duration::from_millis(ms.min(MAX_MS))); true }
+                    Some(0) => {
+                        self.time_budget = None;
+                        true
+                    }
+                    Some(ms) => {
+                        self.time_budget = Some(Duration::from_millis(ms.min(MAX_MS)));
+                        true
+                    }
                     None => value.is_null().then(|| self.time_budget = Some(DEFAULT_TIME_BUDGET)).is_some(),
                 },
                 "timeLimitMs" => match value.as_u64() {
-                    Some(0) => { self.time_limit = None; true }
-                    Some(ms) => { self.time_limit = Some(Duration::from_millis(ms.min(MAX_MS))); true }
+                    Some(0) => {
+                        self.time_limit = None;
+                        true
+                    }
+                    Some(ms) => {
+                        self.time_limit = Some(Duration::from_millis(ms.min(MAX_MS)));
+                        true
+                    }
                     None => value.is_null().then(|| self.time_limit = Some(DEFAULT_TIME_LIMIT)).is_some(),
                 },
                 "speculate" => value.as_bool().map(|b| self.speculate = b).is_some(),
                 "drafts" => count(value, MAX_DRAFTS, infill_model::DEFAULT_DRAFTS).map(|n| self.drafts = n).is_some(),
-                "cacheReuse" => count(value, MAX_CACHE_REUSE, DEFAULT_CACHE_REUSE).map(|n| self.cache_reuse = n).is_some(),
+                "cacheReuse" => {
+                    count(value, MAX_CACHE_REUSE, DEFAULT_CACHE_REUSE).map(|n| self.cache_reuse = n).is_some()
+                }
                 _ => true, // settings of later versions or other tools: not ours to judge
             };
             if !ok {
@@ -219,7 +263,11 @@ mod tests {
         assert!(config.merge_json(&json!({ "drafts": null, "cacheReuse": null })).is_empty());
         assert_eq!((config.drafts, config.cache_reuse), (infill_model::DEFAULT_DRAFTS, DEFAULT_CACHE_REUSE));
         assert_eq!(config.merge_json(&json!({ "drafts": -1, "cacheReuse": "lots" })).len(), 2);
-        assert_eq!((config.drafts, config.cache_reuse), (infill_model::DEFAULT_DRAFTS, DEFAULT_CACHE_REUSE), "bad values change nothing");
+        assert_eq!(
+            (config.drafts, config.cache_reuse),
+            (infill_model::DEFAULT_DRAFTS, DEFAULT_CACHE_REUSE),
+            "bad values change nothing"
+        );
     }
 
     #[test]

@@ -58,10 +58,9 @@ pub enum ChangeError {
 impl fmt::Display for ChangeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ChangeError::VersionWentBackwards { current, received } => write!(
-                f,
-                "change for version {received} refused: the document is already at version {current}"
-            ),
+            ChangeError::VersionWentBackwards { current, received } => {
+                write!(f, "change for version {received} refused: the document is already at version {current}")
+            }
         }
     }
 }
@@ -235,7 +234,12 @@ impl Document {
     }
 
     /// [`Document::apply_change`], also returning the text it removed.
-    fn apply_change_undoable(&mut self, range: Option<Range>, text: &str, encoding: PositionEncoding) -> (ByteEdit, String) {
+    fn apply_change_undoable(
+        &mut self,
+        range: Option<Range>,
+        text: &str,
+        encoding: PositionEncoding,
+    ) -> (ByteEdit, String) {
         self.edited_at = Some(Instant::now());
         let Some(range) = range else {
             let old_end = self.rope.len_bytes();
@@ -304,7 +308,12 @@ impl Document {
                 *at = start;
             }
         }
-        let near = |at: usize| self.rope.byte_to_line(at.min(self.rope.len_bytes())).abs_diff(self.rope.byte_to_line(start.min(self.rope.len_bytes()))) <= 3;
+        let near = |at: usize| {
+            self.rope
+                .byte_to_line(at.min(self.rope.len_bytes()))
+                .abs_diff(self.rope.byte_to_line(start.min(self.rope.len_bytes())))
+                <= 3
+        };
         self.recent_edits.retain(|&at| !near(at));
         self.recent_edits.push(start);
         if self.recent_edits.len() > RECENT_EDITS {
@@ -329,7 +338,11 @@ mod tests {
     fn changes_apply_in_order_and_report_byte_edits() {
         let mut doc = Document::new("fn main() {\n}\n", 1, "rust", "a.rs");
         let edits = doc
-            .apply_changes(2, &[change(0, 11, 0, 11, "\n    let x = 1;"), change(1, 8, 1, 9, "y")], PositionEncoding::Utf16)
+            .apply_changes(
+                2,
+                &[change(0, 11, 0, 11, "\n    let x = 1;"), change(1, 8, 1, 9, "y")],
+                PositionEncoding::Utf16,
+            )
             .expect("version goes forward");
         assert_eq!(doc.rope().to_string(), "fn main() {\n    let y = 1;\n}\n");
         assert_eq!(doc.version(), 2);
@@ -378,8 +391,12 @@ mod tests {
         let mut doc = Document::new("fn main() {\n    let x = 1;\n}\n", 1, "rust", "/src/main.rs");
         let parsed = doc.snapshot().syntax.parse(&doc.rope().clone(), std::time::Duration::from_secs(1));
         doc.store_syntax(&parsed);
-        doc.apply_changes(2, &[change(1, 12, 1, 13, "compute(\"é😀\")"), change(0, 0, 0, 0, "// héllo\n")], PositionEncoding::Utf16)
-            .expect("forward");
+        doc.apply_changes(
+            2,
+            &[change(1, 12, 1, 13, "compute(\"é😀\")"), change(0, 0, 0, 0, "// héllo\n")],
+            PositionEncoding::Utf16,
+        )
+        .expect("forward");
         let snapshot = doc.snapshot();
         let parsed = snapshot.syntax.parse(&snapshot.rope, std::time::Duration::from_secs(1));
         assert!(parsed.stats.incremental);
@@ -396,7 +413,11 @@ mod tests {
         let mut doc = Document::new(&text, 1, "python", "/a.py");
         doc.apply_change(Some(Range::new(Position::new(30, 0), Position::new(30, 0))), "x", PositionEncoding::Utf16);
         doc.apply_change(Some(Range::new(Position::new(30, 1), Position::new(30, 1))), "y", PositionEncoding::Utf16);
-        doc.apply_change(Some(Range::new(Position::new(2, 0), Position::new(2, 0))), "new line\n", PositionEncoding::Utf16);
+        doc.apply_change(
+            Some(Range::new(Position::new(2, 0), Position::new(2, 0))),
+            "new line\n",
+            PositionEncoding::Utf16,
+        );
         let edits = doc.snapshot().recent_edits;
         assert_eq!(edits.len(), 2, "typing on one line is one region: {edits:?}");
         assert_eq!(doc.rope().byte_to_line(edits[0]), 31, "the earlier region moved down with the inserted line");
@@ -408,8 +429,11 @@ mod tests {
     #[test]
     fn a_late_change_that_was_skipped_goes_in_its_place() {
         let text = "def greet(name):\n    \n";
-        let keys: Vec<(i32, TextDocumentContentChangeEvent)> =
-            "return".chars().enumerate().map(|(i, c)| (i as i32 + 2, change(1, 4 + i as u32, 1, 4 + i as u32, &c.to_string()))).collect();
+        let keys: Vec<(i32, TextDocumentContentChangeEvent)> = "return"
+            .chars()
+            .enumerate()
+            .map(|(i, c)| (i as i32 + 2, change(1, 4 + i as u32, 1, 4 + i as u32, &c.to_string())))
+            .collect();
         let mut in_order = Document::new(text, 1, "python", "/a.py");
         for (version, key) in &keys {
             in_order.apply_changes(*version, std::slice::from_ref(key), PositionEncoding::Utf16).expect("forward");
@@ -442,7 +466,10 @@ mod tests {
         doc.apply_changes(4, &[change(0, 2, 0, 2, "c")], PositionEncoding::Utf8).expect("a jump is fine");
         doc.apply_changes(5, &[change(0, 3, 0, 3, "d")], PositionEncoding::Utf8).expect("forward");
         assert_eq!(doc.rope().to_string(), "abcd");
-        assert!(doc.apply_changes(1, &[change(0, 0, 0, 0, "z")], PositionEncoding::Utf8).is_err(), "1 was never skipped");
+        assert!(
+            doc.apply_changes(1, &[change(0, 0, 0, 0, "z")], PositionEncoding::Utf8).is_err(),
+            "1 was never skipped"
+        );
         // A gap wider than any burst is taken as a real jump.
         doc.apply_changes(100, &[change(0, 4, 0, 4, "e")], PositionEncoding::Utf8).expect("forward");
         assert!(doc.apply_changes(50, &[change(0, 0, 0, 0, "z")], PositionEncoding::Utf8).is_err());
@@ -470,7 +497,9 @@ mod tests {
                 let (c1, c2) = (next(width + 1) as u32, next(width + 1) as u32);
                 let text = ["x", "", "ü\n", "{}", "  ", "😀"][next(6) as usize];
                 let edit = change(line, c1.min(c2), line, c1.max(c2), text);
-                reference.apply_changes(version, std::slice::from_ref(&edit), PositionEncoding::Utf16).expect("forward");
+                reference
+                    .apply_changes(version, std::slice::from_ref(&edit), PositionEncoding::Utf16)
+                    .expect("forward");
                 changes.push((version, edit));
             }
             // Deliver each change up to three places late.

@@ -88,8 +88,12 @@ impl DocumentStore {
     /// Snapshots of the other open documents, most recently edited first (then the
     /// rest in no particular order), at most `limit`.
     pub fn others(&self, uri: &Url, limit: usize) -> Vec<(Url, Snapshot)> {
-        let mut others: Vec<(Url, Snapshot)> =
-            self.docs.iter().filter(|entry| entry.key() != uri).map(|entry| (entry.key().clone(), entry.snapshot())).collect();
+        let mut others: Vec<(Url, Snapshot)> = self
+            .docs
+            .iter()
+            .filter(|entry| entry.key() != uri)
+            .map(|entry| (entry.key().clone(), entry.snapshot()))
+            .collect();
         others.sort_by_key(|o| std::cmp::Reverse(o.1.edited_at));
         others.truncate(limit);
         others

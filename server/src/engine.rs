@@ -151,14 +151,22 @@ impl From<Vec<Suggestion>> for Completion {
 /// and must not block the async runtime (heavy work belongs on its own thread).
 pub trait CompletionEngine: Send + Sync + 'static {
     /// Suggestions for `request`.
-    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>>;
+    fn complete(
+        &self,
+        request: CompletionRequest,
+        cancel: CancelToken,
+    ) -> BoxFuture<'static, anyhow::Result<Completion>>;
 }
 
 /// The engine used while no model is loaded: it suggests nothing.
 pub struct NoModel;
 
 impl CompletionEngine for NoModel {
-    fn complete(&self, _request: CompletionRequest, _cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
+    fn complete(
+        &self,
+        _request: CompletionRequest,
+        _cancel: CancelToken,
+    ) -> BoxFuture<'static, anyhow::Result<Completion>> {
         Box::pin(async { Ok(Completion::default()) })
     }
 }

@@ -8,9 +8,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod backend;
+pub mod cancel;
 mod capabilities;
 mod change_history;
-pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -26,8 +26,8 @@ pub mod protocol;
 pub mod request_context;
 pub mod speculation;
 pub mod suggestion_cache;
-pub mod typing_pace;
 pub mod transport;
+pub mod typing_pace;
 pub mod warm;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -23,7 +23,12 @@ fn main() {
             file,
             *line,
             *column,
-            commands::PromptArgs { format: format.as_deref(), budget: *budget, max_tokens: *max_tokens, model: cli.model.as_deref() },
+            commands::PromptArgs {
+                format: format.as_deref(),
+                budget: *budget,
+                max_tokens: *max_tokens,
+                model: cli.model.as_deref(),
+            },
         ),
         Some(Command::Fetch { reference }) => commands::fetch(reference.as_deref()),
         None => std::process::exit(serve(cli, level, log, threads)),
@@ -36,8 +41,9 @@ fn main() {
 
 fn serve(cli: Cli, level: String, log: logging::LogControl, threads: Option<usize>) -> i32 {
     let config = Config { model: cli.model.clone(), log_level: level, threads, ..Config::default() };
-    let engine: Option<Arc<dyn CompletionEngine>> =
-        cli.test_engine.map(|ms| Arc::new(test_double::Scripted::new(Duration::from_millis(ms))) as Arc<dyn CompletionEngine>);
+    let engine: Option<Arc<dyn CompletionEngine>> = cli
+        .test_engine
+        .map(|ms| Arc::new(test_double::Scripted::new(Duration::from_millis(ms))) as Arc<dyn CompletionEngine>);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -59,7 +59,12 @@ pub async fn apply_model_setting(backend: &Backend) {
     let source = ModelSource::parse(&reference);
     // Download progress crosses from the blocking thread to `$/progress` here.
     let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel::<DownloadProgress>();
-    let reporter = tokio::spawn(report_download(backend.client.clone(), backend.work_done_progress(), reference.clone(), progress_rx));
+    let reporter = tokio::spawn(report_download(
+        backend.client.clone(),
+        backend.work_done_progress(),
+        reference.clone(),
+        progress_rx,
+    ));
     let load = tokio::task::spawn_blocking(move || -> Result<Engine, String> {
         let path = match source.cached() {
             Some(path) => path,
@@ -67,9 +72,11 @@ pub async fn apply_model_setting(backend: &Backend) {
                 ModelSource::Local(path) => return Err(format!("{}: no such file", path.display())),
                 ModelSource::Hub { .. } => {
                     tracing::info!("downloading {}", source.describe());
-                    source.fetch(move |p| {
-                        let _ = progress_tx.send(p);
-                    }).map_err(|e| e.to_string())?
+                    source
+                        .fetch(move |p| {
+                            let _ = progress_tx.send(p);
+                        })
+                        .map_err(|e| e.to_string())?
                 }
             },
         };
@@ -141,7 +148,8 @@ async fn report_download(
             };
             client.send_notification::<Progress>(progress_params(&token, WorkDoneProgress::Begin(begin))).await;
         }
-        let report = WorkDoneProgressReport { cancellable: Some(false), message: Some(message), percentage: Some(percent) };
+        let report =
+            WorkDoneProgressReport { cancellable: Some(false), message: Some(message), percentage: Some(percent) };
         client.send_notification::<Progress>(progress_params(&token, WorkDoneProgress::Report(report))).await;
     }
     if begun {

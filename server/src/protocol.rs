@@ -4,7 +4,7 @@
 //! Field names follow the 3.18 specification, section "Inline Completion Request".
 
 use serde::{Deserialize, Serialize};
-use tower_lsp::lsp_types::{Range, TextDocumentIdentifier, Position};
+use tower_lsp::lsp_types::{Position, Range, TextDocumentIdentifier};
 
 /// The request method for ghost-text completions.
 pub const INLINE_COMPLETION_METHOD: &str = "textDocument/inlineCompletion";

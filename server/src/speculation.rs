@@ -79,8 +79,14 @@ pub struct Accepted {
 
 /// Starts computing the answer after `accepted` is accepted and Enter pressed, unless
 /// the cache has it already or the cursor had text after it on its line.
-pub fn speculate(speculation: &Speculation, engine: Arc<dyn CompletionEngine>, cache: Arc<SuggestionCache>, accepted: Accepted) {
-    let Accepted { uri, snapshot, cursor, suggestion, mut context, max_tokens, time_budget, cache_reuse, drafts } = accepted;
+pub fn speculate(
+    speculation: &Speculation,
+    engine: Arc<dyn CompletionEngine>,
+    cache: Arc<SuggestionCache>,
+    accepted: Accepted,
+) {
+    let Accepted { uri, snapshot, cursor, suggestion, mut context, max_tokens, time_budget, cache_reuse, drafts } =
+        accepted;
     let rope = &snapshot.rope;
     let line_start = rope.line_to_byte(rope.byte_to_line(cursor));
     let line_end = rope.line_to_byte((rope.byte_to_line(cursor) + 1).min(rope.len_lines()));

@@ -269,7 +269,9 @@ mod tests {
     #[test]
     fn requests_and_responses_are_forwarded() {
         let request = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#.to_vec();
-        assert!(matches!(check(Frame::Message(request)), Checked::Forward { method: Some(m), .. } if m == "initialize"));
+        assert!(
+            matches!(check(Frame::Message(request)), Checked::Forward { method: Some(m), .. } if m == "initialize")
+        );
         let response = br#"{"jsonrpc":"2.0","id":1,"result":null}"#.to_vec();
         assert!(matches!(check(Frame::Message(response)), Checked::Forward { method: None, .. }));
     }
@@ -291,8 +293,8 @@ mod tests {
         let other = br#"{"jsonrpc":"2.0","id":2,"result":{"capabilities":{}}}"#.to_vec();
         assert_eq!(patch_if_initialize_response(other.clone(), &mut pending, patch), other);
         let init = br#"{"jsonrpc":"2.0","id":1,"result":{"capabilities":{}}}"#.to_vec();
-        let patched: Value = serde_json::from_slice(&patch_if_initialize_response(init, &mut pending, patch))
-            .expect("json");
+        let patched: Value =
+            serde_json::from_slice(&patch_if_initialize_response(init, &mut pending, patch)).expect("json");
         assert_eq!(patched["result"]["capabilities"]["extra"], true);
         assert!(pending.is_empty());
     }

@@ -43,7 +43,11 @@ impl TypingPace {
         let mut entry = self.keystrokes.entry(uri.clone()).or_insert((now, None));
         let (last, gap) = *entry;
         let elapsed = now.duration_since(last);
-        let gap = if elapsed < PAUSE && elapsed > Duration::ZERO { Some(average(gap, elapsed.as_secs_f64() * 1e3)) } else { gap };
+        let gap = if elapsed < PAUSE && elapsed > Duration::ZERO {
+            Some(average(gap, elapsed.as_secs_f64() * 1e3))
+        } else {
+            gap
+        };
         *entry = (now, gap);
     }
 

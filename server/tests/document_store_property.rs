@@ -8,7 +8,8 @@ use infill_server::position::{byte_to_position, PositionEncoding};
 
 const EDITS: usize = 10_000;
 /// Pieces random inserts are made of: ASCII, CJK, astral-plane emoji, every line break.
-const PIECES: &[&str] = &["a", "xyz", " ", "\t", "é", "漢字", "😀", "🦀x", "\n", "\r\n", "\r", "\r\r\n", "fn f() {", "}"];
+const PIECES: &[&str] =
+    &["a", "xyz", " ", "\t", "é", "漢字", "😀", "🦀x", "\n", "\r\n", "\r", "\r\r\n", "fn f() {", "}"];
 
 /// The naive reference: the text as a `String`, positions resolved by walking chars.
 struct Reference {
@@ -123,12 +124,21 @@ fn run(encoding: PositionEncoding, seed: u64) {
             .collect();
         store.change(&uri, version, &changes, encoding).expect("edit accepted");
         let snapshot = store.snapshot(&uri).expect("open");
-        assert_eq!(snapshot.rope.to_string(), reference.text, "{encoding:?} seed {seed} after edit {version}: {changes:?}");
+        assert_eq!(
+            snapshot.rope.to_string(),
+            reference.text,
+            "{encoding:?} seed {seed} after edit {version}: {changes:?}"
+        );
         assert_eq!(snapshot.version, version);
         // And back: a random char boundary maps to the position the reference computes.
-        let boundaries: Vec<usize> = reference.text.char_indices().map(|(i, _)| i).chain([reference.text.len()]).collect();
+        let boundaries: Vec<usize> =
+            reference.text.char_indices().map(|(i, _)| i).chain([reference.text.len()]).collect();
         let byte = boundaries[rng.usize(0..boundaries.len())];
-        assert_eq!(byte_to_position(&snapshot.rope, byte, encoding), reference.to_position(byte), "{encoding:?} byte {byte}");
+        assert_eq!(
+            byte_to_position(&snapshot.rope, byte, encoding),
+            reference.to_position(byte),
+            "{encoding:?} byte {byte}"
+        );
     }
 }
 

@@ -284,7 +284,9 @@ pub fn fim_test_model() -> PathBuf {
 pub fn wait_status(client: &mut Client, state: &str) -> Value {
     client
         .wait_for(Duration::from_secs(60), |m| m["method"] == "infill/status" && m["params"]["state"] == state)
-        .unwrap_or_else(|| panic!("no infill/status {state}; backlog {:?}\nstderr:\n{}", client.backlog, client.stderr()))
+        .unwrap_or_else(|| {
+            panic!("no infill/status {state}; backlog {:?}\nstderr:\n{}", client.backlog, client.stderr())
+        })
 }
 
 /// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`, ...); 0 when unreadable.

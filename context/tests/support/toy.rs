@@ -8,9 +8,28 @@ use std::sync::Mutex;
 use infill_context::{PromptFormat, SpecialTokens, Tokenize};
 
 const SPECIALS: &[&str] = &[
-    "<s>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>", "<fim_prefix>",
-    "<fim_suffix>", "<fim_middle>", "<repo_name>", "<file_sep>", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>",
-    "▁<PRE>", "▁<SUF>", "▁<MID>", "<|file_separator|>", "<filename>", "<PRE>", "<SUF>", "<MID>",
+    "<s>",
+    "<|fim_prefix|>",
+    "<|fim_suffix|>",
+    "<|fim_middle|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+    "<fim_prefix>",
+    "<fim_suffix>",
+    "<fim_middle>",
+    "<repo_name>",
+    "<file_sep>",
+    "<｜fim▁begin｜>",
+    "<｜fim▁hole｜>",
+    "<｜fim▁end｜>",
+    "▁<PRE>",
+    "▁<SUF>",
+    "▁<MID>",
+    "<|file_separator|>",
+    "<filename>",
+    "<PRE>",
+    "<SUF>",
+    "<MID>",
 ];
 
 /// Ids by piece, and each id's bytes.
@@ -44,7 +63,12 @@ impl ToyTokenizer {
     /// The special tokens a model of `format`'s family would have.
     pub fn special_tokens(&self, format: PromptFormat) -> SpecialTokens {
         let s = Self::special;
-        let fim = |p, q, m| SpecialTokens { fim_prefix: s(p), fim_suffix: s(q), fim_middle: s(m), ..SpecialTokens::default() };
+        let fim = |p, q, m| SpecialTokens {
+            fim_prefix: s(p),
+            fim_suffix: s(q),
+            fim_middle: s(m),
+            ..SpecialTokens::default()
+        };
         match format {
             PromptFormat::QwenCoder => SpecialTokens {
                 repo_name: s("<|repo_name|>"),
@@ -57,10 +81,13 @@ impl ToyTokenizer {
                 ..fim("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
             },
             PromptFormat::DeepSeekCoder => fim("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
-            PromptFormat::CodeLlama => SpecialTokens { bos: s("<s>"), add_bos: true, ..fim("▁<PRE>", "▁<SUF>", "▁<MID>") },
-            PromptFormat::CodeGemma => {
-                SpecialTokens { file_sep: s("<|file_separator|>"), ..fim("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>") }
+            PromptFormat::CodeLlama => {
+                SpecialTokens { bos: s("<s>"), add_bos: true, ..fim("▁<PRE>", "▁<SUF>", "▁<MID>") }
             }
+            PromptFormat::CodeGemma => SpecialTokens {
+                file_sep: s("<|file_separator|>"),
+                ..fim("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")
+            },
             PromptFormat::Fim => fim("<PRE>", "<SUF>", "<MID>"),
             PromptFormat::PrefixOnly => SpecialTokens {
                 filename: s("<filename>"),

@@ -72,7 +72,8 @@ impl Answer<'_, '_> {
         if report.generated_tokens >= job.max_tokens {
             return Some(StopReason::MaxTokens);
         }
-        if job.time_budget.is_some_and(|b| self.start.elapsed() >= b) && self.text.trim_end_matches([' ', '\t']).contains('\n')
+        if job.time_budget.is_some_and(|b| self.start.elapsed() >= b)
+            && self.text.trim_end_matches([' ', '\t']).contains('\n')
         {
             return Some(StopReason::TimeBudget);
         }
@@ -157,12 +158,13 @@ impl Generation<'_> {
             // Greedy, past healing: check the tokens the text suggests come next along
             // with this one.
             let room = (slot.cache.capacity() - slot.cache.len()).min(answer.job.max_tokens - report.generated_tokens);
-            let drafts = if greedy && answer.heal.is_empty() && room > 1 && answer.job.drafts > 0 && self.drafting.worth_it() {
-                let context = [&answer.job.prompt[..], &answer.tokens].concat();
-                draft::lookup(&context, answer.job.drafts.min(room - 1))
-            } else {
-                Vec::new()
-            };
+            let drafts =
+                if greedy && answer.heal.is_empty() && room > 1 && answer.job.drafts > 0 && self.drafting.worth_it() {
+                    let context = [&answer.job.prompt[..], &answer.tokens].concat();
+                    draft::lookup(&context, answer.job.drafts.min(room - 1))
+                } else {
+                    Vec::new()
+                };
             let step = Instant::now();
             if drafts.is_empty() {
                 match self.transformer.forward(&[next], &mut slot.cache).and_then(|l| l.to_vec1::<f32>()) {

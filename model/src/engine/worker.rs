@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use candle_core::Tensor;
 
-use super::job::{Event, Job, Priority, Report, StopReason};
 use super::generate::Generation;
+use super::job::{Event, Job, Priority, Report, StopReason};
 use super::slots::{LastAnswer, Slot, Slots};
 use super::{EngineOptions, Model};
 use crate::tokenizer::ModelTokenizer;
@@ -96,7 +96,8 @@ pub(super) fn run(
         let mut events = job.events;
         let job = Job { events: Box::new(|_| {}), ..job };
         let mut sink = |e: Event| events(e);
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| pool.install(|| worker.run_job(job, &mut sink, queued_at))));
+        let outcome =
+            std::panic::catch_unwind(AssertUnwindSafe(|| pool.install(|| worker.run_job(job, &mut sink, queued_at))));
         match outcome {
             Ok(left) => pending = left,
             Err(panic) => {
@@ -237,7 +238,8 @@ impl Worker {
             Prefill::Done(logits) => logits,
             Prefill::Stopped(reason) => {
                 report.pending_tokens = job.prompt.len() - slot.cache.len().min(job.prompt.len());
-                let left = (reason == StopReason::TimeLimit).then(|| Pending { slot: job.slot, prompt: job.prompt.clone() });
+                let left =
+                    (reason == StopReason::TimeLimit).then(|| Pending { slot: job.slot, prompt: job.prompt.clone() });
                 report.stop = reason;
                 sink(Event::Done(report));
                 return left;
@@ -272,10 +274,14 @@ impl Worker {
     /// The answer to `job` from a cold evaluation of its prompt in a fresh cache (no
     /// moved keys), for [`Worker::verify`].
     fn exact_text(&mut self, job: &mut Job) -> Option<String> {
-        let cache = crate::kv_cache::KvCache::new(self.transformer.hparams(), self.slots.capacity(), self.transformer.device()).ok()?;
+        let cache =
+            crate::kv_cache::KvCache::new(self.transformer.hparams(), self.slots.capacity(), self.transformer.device())
+                .ok()?;
         let mut scratch = Slot::fresh(cache);
         let mut report = Report::failed(String::new());
-        let Prefill::Done(logits) = evaluate(&self.transformer, &mut scratch, &job.prompt, self.chunk, &|| None, &mut report, &mut |_| {}) else {
+        let Prefill::Done(logits) =
+            evaluate(&self.transformer, &mut scratch, &job.prompt, self.chunk, &|| None, &mut report, &mut |_| {})
+        else {
             return None;
         };
         let mut generation = Generation {
@@ -295,13 +301,21 @@ fn resumable(slot: &Slot, job: &Job) -> Option<LastAnswer> {
     let last = slot.last.as_ref()?;
     let held = slot.cache.tokens();
     let greedy = job.sampling.temperature <= 0.0;
-    let same_prompt = last.prompt_len == job.prompt.len() && held.len() >= job.prompt.len() && held[..job.prompt.len()] == job.prompt[..];
+    let same_prompt = last.prompt_len == job.prompt.len()
+        && held.len() >= job.prompt.len()
+        && held[..job.prompt.len()] == job.prompt[..];
     let answer_held = !last.tokens.is_empty()
         && held.len() == job.prompt.len() + last.tokens.len() - 1
         && held[job.prompt.len()..] == last.tokens[..last.tokens.len() - 1];
     let resumable = greedy && same_prompt && answer_held && last.heal == job.heal;
     if !resumable {
-        tracing::trace!(greedy, same_prompt, answer_held, same_heal = last.heal == job.heal, "the last answer cannot be continued");
+        tracing::trace!(
+            greedy,
+            same_prompt,
+            answer_held,
+            same_heal = last.heal == job.heal,
+            "the last answer cannot be continued"
+        );
     }
     resumable.then(|| last.clone())
 }

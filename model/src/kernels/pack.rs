@@ -210,7 +210,9 @@ impl PackedMatrix {
     /// number of blocks.
     pub(crate) fn pack(dtype: GgmlDType, data: &[u8], rows: usize, cols: usize) -> Option<PackedMatrix> {
         let src = source(dtype)?;
-        if cols == 0 || !cols.is_multiple_of(src.block_values) || data.len() != rows * cols / src.block_values * src.block_bytes
+        if cols == 0
+            || !cols.is_multiple_of(src.block_values)
+            || data.len() != rows * cols / src.block_values * src.block_bytes
         {
             return None;
         }

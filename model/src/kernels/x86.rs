@@ -353,13 +353,21 @@ macro_rules! ymm_primitives {
 }
 
 lane_kernels!(avx2, "avx2,fma,f16c", {
-    ymm_primitives!("avx2,fma,f16c", |acc, w, a| _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))), false);
+    ymm_primitives!(
+        "avx2,fma,f16c",
+        |acc, w, a| _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))),
+        false
+    );
 });
 lane_kernels!(avx_vnni, "avx2,fma,f16c,avxvnni", {
     ymm_primitives!("avx2,fma,f16c,avxvnni", |acc, w, a| _mm256_dpbusd_avx_epi32(acc, w, a), true);
 });
 lane_kernels!(avx512_vnni, "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni", {
-    ymm_primitives!("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni", |acc, w, a| _mm256_dpbusd_epi32(acc, w, a), true);
+    ymm_primitives!(
+        "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
+        |acc, w, a| _mm256_dpbusd_epi32(acc, w, a),
+        true
+    );
 });
 lane_kernels!(avx512_zmm, "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni", {
     type V = __m512i;

@@ -45,7 +45,9 @@ pub fn rules_for(pre: &str) -> Rules {
 pub fn pre_tokenizer(rules: &Rules) -> tokenizers::Result<PreTokenizerWrapper> {
     let mut steps: Vec<PreTokenizerWrapper> = Vec::new();
     for pattern in rules.patterns {
-        steps.push(Split::new(SplitPattern::Regex((*pattern).to_owned()), SplitDelimiterBehavior::Isolated, false)?.into());
+        steps.push(
+            Split::new(SplitPattern::Regex((*pattern).to_owned()), SplitDelimiterBehavior::Isolated, false)?.into(),
+        );
     }
     steps.push(ByteLevel::new(false, false, false).into());
     Ok(Sequence::new(steps).into())

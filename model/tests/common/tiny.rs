@@ -88,7 +88,12 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
     let kv = spec.n_kv_head * head_dim;
     let q = |t: Tensor, dtype: GgmlDType| QTensor::quantize(&t, dtype).expect("quantize");
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
-    let add = |tensors: &mut Vec<(String, QTensor)>, name: String, dims: &[usize], dtype: GgmlDType, scale: f32, rng: &mut fastrand::Rng| {
+    let add = |tensors: &mut Vec<(String, QTensor)>,
+               name: String,
+               dims: &[usize],
+               dtype: GgmlDType,
+               scale: f32,
+               rng: &mut fastrand::Rng| {
         tensors.push((name, q(random(rng, dims, scale), dtype)));
     };
     let (e, f) = (spec.n_embd, spec.n_ff);
@@ -164,6 +169,10 @@ impl Tiny {
     /// Embedding tables of K-quant files are usually Q6_K or Q8_0; keep the spec's type
     /// unless a row of `n_embd` cannot be stored in it.
     fn dtype_for_embd(&self) -> GgmlDType {
-        if self.n_embd.is_multiple_of(self.dtype.block_size()) { self.dtype } else { GgmlDType::Q8_0 }
+        if self.n_embd.is_multiple_of(self.dtype.block_size()) {
+            self.dtype
+        } else {
+            GgmlDType::Q8_0
+        }
     }
 }

@@ -143,7 +143,11 @@ impl ModelEngine {
 }
 
 impl CompletionEngine for ModelEngine {
-    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
+    fn complete(
+        &self,
+        request: CompletionRequest,
+        cancel: CancelToken,
+    ) -> BoxFuture<'static, anyhow::Result<Completion>> {
         let engine = self.engine.clone();
         let tokens = self.tokens.clone();
         Box::pin(async move {
@@ -229,7 +233,11 @@ impl CompletionEngine for ModelEngine {
             };
             match &report.stop {
                 StopReason::Cancelled => {
-                    return Ok(Completion { suggestions: Vec::new(), timings: Some(timings), prefix_start: Some(prefix_start) })
+                    return Ok(Completion {
+                        suggestions: Vec::new(),
+                        timings: Some(timings),
+                        prefix_start: Some(prefix_start),
+                    })
                 }
                 StopReason::Failed(message) => return Err(anyhow!("{message}")),
                 _ => {}
@@ -239,7 +247,11 @@ impl CompletionEngine for ModelEngine {
                 report.stop,
                 StopReason::MaxTokens | StopReason::TimeBudget | StopReason::TimeLimit | StopReason::ContextFull
             );
-            let text = if cut_off { prompt.finisher.finish_cut_off(&report.text) } else { prompt.finisher.finish(&report.text) };
+            let text = if cut_off {
+                prompt.finisher.finish_cut_off(&report.text)
+            } else {
+                prompt.finisher.finish(&report.text)
+            };
             let suggestions =
                 if text.is_empty() { Vec::new() } else { vec![Suggestion { text, replace: cursor..cursor }] };
             Ok(Completion { suggestions, timings: Some(timings), prefix_start: Some(prefix_start) })

@@ -30,7 +30,11 @@ impl Scripted {
 }
 
 impl CompletionEngine for Scripted {
-    fn complete(&self, request: CompletionRequest, cancel: CancelToken) -> BoxFuture<'static, anyhow::Result<Completion>> {
+    fn complete(
+        &self,
+        request: CompletionRequest,
+        cancel: CancelToken,
+    ) -> BoxFuture<'static, anyhow::Result<Completion>> {
         let delay = self.delay;
         let busy = self.busy.clone();
         Box::pin(async move {
@@ -53,8 +57,13 @@ impl CompletionEngine for Scripted {
                 fnv1a(&request.snapshot.rope)
             );
             let ms = start.elapsed().as_secs_f64() * 1e3;
-            let timings = Timings { decode_ms: ms, total_ms: ms, stop: "StopCheck".into(), is_final: true, ..Timings::default() };
-            Ok(Completion { suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }], timings: Some(timings), prefix_start: None })
+            let timings =
+                Timings { decode_ms: ms, total_ms: ms, stop: "StopCheck".into(), is_final: true, ..Timings::default() };
+            Ok(Completion {
+                suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }],
+                timings: Some(timings),
+                prefix_start: None,
+            })
         })
     }
 }

@@ -17,10 +17,8 @@ const LABEL_CHARS: usize = 80;
 /// Answers a completion request: one item per suggestion.
 pub async fn handle(backend: &Backend, params: CompletionParams) -> Result<Option<CompletionResponse>> {
     let position = params.text_document_position;
-    let invoked = params
-        .context
-        .as_ref()
-        .is_some_and(|c| c.trigger_kind == tower_lsp::lsp_types::CompletionTriggerKind::INVOKED);
+    let invoked =
+        params.context.as_ref().is_some_and(|c| c.trigger_kind == tower_lsp::lsp_types::CompletionTriggerKind::INVOKED);
     let empty = CompletionResponse::List(CompletionList { is_incomplete: true, items: Vec::new() });
     let Some(found) = suggest(backend, &position.text_document.uri, position.position, invoked).await else {
         return Ok(Some(empty));
@@ -44,7 +42,8 @@ pub async fn handle(backend: &Backend, params: CompletionParams) -> Result<Optio
             if first_line.chars().count() > LABEL_CHARS || new_text.trim_end().contains('\n') {
                 label.push('…');
             }
-            let range = Range::new(byte_to_position(rope, start, encoding), byte_to_position(rope, s.replace.end, encoding));
+            let range =
+                Range::new(byte_to_position(rope, start, encoding), byte_to_position(rope, s.replace.end, encoding));
             CompletionItem {
                 label,
                 kind: Some(CompletionItemKind::TEXT),

@@ -13,12 +13,7 @@ pub fn handle(backend: &Backend, params: InitializeParams) -> Result<InitializeR
     let offered = params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_deref());
     let encoding = PositionEncoding::negotiate(offered);
     let _ = backend.encoding.set(encoding);
-    let pulls_configuration = params
-        .capabilities
-        .workspace
-        .as_ref()
-        .and_then(|w| w.configuration)
-        .unwrap_or(false);
+    let pulls_configuration = params.capabilities.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
     backend.pulls_configuration.store(pulls_configuration, std::sync::atomic::Ordering::Relaxed);
     let shows_progress = params.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
     backend.shows_progress.store(shows_progress, std::sync::atomic::Ordering::Relaxed);

@@ -242,10 +242,7 @@ mod tests {
         assert_eq!(frames(&mut reader), vec![]);
         reader.push(framed(r#"{"id":8}"#).as_bytes());
         let out = frames(&mut reader);
-        assert!(
-            matches!(&out[0], Frame::Malformed { body: Some(b), .. } if b == br#"{"id":7}"#),
-            "{out:?}"
-        );
+        assert!(matches!(&out[0], Frame::Malformed { body: Some(b), .. } if b == br#"{"id":7}"#), "{out:?}");
         assert_eq!(out[1..], [message(r#"{"id":8}"#)]);
     }
 

@@ -108,7 +108,7 @@ fn cancelling_a_long_prompt_frees_the_engine_within_a_layer() {
     client.open(uri, "python", 1, &text);
     let long = request_inline(&mut client, uri, line, 4);
     std::thread::sleep(Duration::from_millis(400)); // inside the prompt's evaluation
-    // A keystroke supersedes it; the new request must not wait for the old prefill.
+                                                    // A keystroke supersedes it; the new request must not wait for the old prefill.
     client.change(uri, 2, [line, 4, line, 4], "p");
     let next = request_inline(&mut client, uri, line, 5);
     let old = client.response(json!(long));
@@ -169,7 +169,10 @@ fn a_document_warmed_where_the_cursor_rests_answers_its_first_keystroke_without_
     let text = format!("def score(weight, scale):\n    total = 0\n{body}    return total\n\n\ndef other():\n    ");
     let line = 126;
     client.open(uri, "python", 1, &text);
-    client.notify("infill/cursor", json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": 4 } }));
+    client.notify(
+        "infill/cursor",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": 4 } }),
+    );
     let warmed = client.wait_for(Duration::from_secs(60), |m| {
         m["method"] == "window/logMessage" && m["params"]["message"].as_str().is_some_and(|s| s.starts_with("warmed"))
     });

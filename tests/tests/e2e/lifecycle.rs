@@ -67,7 +67,10 @@ fn shutdown_then_exit_exits_with_0_and_refuses_requests_in_between() {
     let mut client = scripted(0, &[]);
     let reply = client.call("shutdown", Value::Null);
     assert_eq!(reply.get("result"), Some(&Value::Null), "{reply}");
-    let refused = client.call("textDocument/completion", json!({ "textDocument": { "uri": "file:///x" }, "position": { "line": 0, "character": 0 } }));
+    let refused = client.call(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": "file:///x" }, "position": { "line": 0, "character": 0 } }),
+    );
     assert_eq!(refused["error"]["code"], -32600, "{refused}");
     client.notify("exit", Value::Null);
     assert_eq!(client.wait_exit(Duration::from_secs(10)), Some(0), "stderr:\n{}", client.stderr());
@@ -90,7 +93,10 @@ fn the_end_of_input_ends_the_server() {
 #[test]
 fn requests_before_initialize_are_refused_and_initialize_still_works() {
     let mut client = Client::spawn(&["--test-engine", "0"]);
-    let early = client.call("textDocument/completion", json!({ "textDocument": { "uri": "file:///x" }, "position": { "line": 0, "character": 0 } }));
+    let early = client.call(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": "file:///x" }, "position": { "line": 0, "character": 0 } }),
+    );
     assert_eq!(early["error"]["code"], -32002, "ServerNotInitialized: {early}");
     client.initialize(&[], Value::Null);
     still_serving(&mut client);

@@ -39,9 +39,15 @@ fn inline_and_popup_completions_come_from_the_model() {
     assert_eq!(texts.len(), 1, "one suggestion: {texts:?}");
     assert!(!texts[0].contains('\n'), "after code on the line, one line: {:?}", texts[0]);
     assert!(texts[0].contains("onacci("), "the model continues the recursive call: {:?}", texts[0]);
-    let reply = client.call("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": { "line": 4, "character": 14 } }));
+    let reply = client.call(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 4, "character": 14 } }),
+    );
     let item = &reply["result"]["items"][0];
-    assert!(item["textEdit"]["newText"].as_str().is_some_and(|t| t.starts_with("fib") && t.contains("onacci(")), "{reply}");
+    assert!(
+        item["textEdit"]["newText"].as_str().is_some_and(|t| t.starts_with("fib") && t.contains("onacci(")),
+        "{reply}"
+    );
 }
 
 #[test]
@@ -69,7 +75,8 @@ fn a_bad_model_file_is_reported_once_and_the_server_keeps_serving() {
     for (path, words) in [(bad.clone(), "not a GGUF model file"), (missing, "no such file")] {
         let mut client = Client::spawn(&["--model", path.to_str().expect("utf-8")]);
         client.initialize(&[], Value::Null);
-        let shown = client.wait_for(REPLY_TIMEOUT, |m| m["method"] == "window/showMessage").expect("a message for the user");
+        let shown =
+            client.wait_for(REPLY_TIMEOUT, |m| m["method"] == "window/showMessage").expect("a message for the user");
         let message = shown["params"]["message"].as_str().unwrap_or_default().to_owned();
         assert_eq!(shown["params"]["type"], 1, "an error: {shown}");
         assert!(message.contains(path.to_str().unwrap_or_default()) && message.contains(words), "{message}");
@@ -212,7 +219,8 @@ fn definitions_from_other_open_buffers_reach_the_prompt() {
     let texts = inline(&mut client, uri, 7, 14);
     assert!(texts.len() <= 1, "{texts:?}");
     let log = client.stderr();
-    let prompt_line = log.lines().rev().find(|l| l.contains("prompt shape=")).unwrap_or_else(|| panic!("no prompt log:\n{log}"));
+    let prompt_line =
+        log.lines().rev().find(|l| l.contains("prompt shape=")).unwrap_or_else(|| panic!("no prompt log:\n{log}"));
     let cross_file: usize = prompt_line
         .split("cross_file=")
         .nth(1)
@@ -232,7 +240,9 @@ fn long_document() -> (String, u32, u32) {
 /// The next `infill/didComplete` for `uri` at `version`.
 fn completed(client: &mut Client, uri: &str, version: i64) -> Value {
     client
-        .wait_for(REPLY_TIMEOUT, |m| m["method"] == "infill/didComplete" && m["params"]["uri"] == uri && m["params"]["version"] == version)
+        .wait_for(REPLY_TIMEOUT, |m| {
+            m["method"] == "infill/didComplete" && m["params"]["uri"] == uri && m["params"]["version"] == version
+        })
         .unwrap_or_else(|| panic!("no infill/didComplete; stderr:\n{}", client.stderr()))["params"]
         .clone()
 }
@@ -268,7 +278,11 @@ fn an_answer_cut_by_the_time_limit_is_continued_when_asked_again() {
         if done["stop"] != "TimeLimit" {
             break (answer, done);
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "never completed; last: {done}; stderr:\n{}", hurried.stderr());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never completed; last: {done}; stderr:\n{}",
+            hurried.stderr()
+        );
     };
     assert_eq!(answer, full, "the continued answer is the answer without a time limit: {last}");
     assert_eq!(last["source"], "model");
