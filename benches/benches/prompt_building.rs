@@ -16,7 +16,7 @@ use infill_benches::{human, Summary};
 use infill_context::{build, PromptInput, PromptOptions, Syntax, TokenCache, Tokenize};
 use infill_model::{GgufFile, HParams, ModelFacts, ModelTokenizer};
 use infill_server::document::Document;
-use infill_server::engine::model_engine::{model_format, special_tokens, TokenizerView};
+use infill_server::engine::model_engine::TokenizerView;
 use infill_server::lsp_types::{Position, Range};
 use infill_server::position::PositionEncoding;
 
@@ -77,7 +77,7 @@ fn main() {
     let cache = TokenCache::new(&view);
     let cached = cache.wrap(&view);
     println!("segment boundary for cached tokenization: {:?}", cache.boundary());
-    let options = PromptOptions::new(model_format(&facts), special_tokens(&facts), BUDGET);
+    let options = PromptOptions::new(facts.format, facts.tokens, BUDGET);
     println!("tokenizer: {} ({} format), budget {BUDGET} tokens", facts.name, options.format.name());
     // A FIM layout too: the suffix is tokenized as well.
     let fim = PromptOptions::new(

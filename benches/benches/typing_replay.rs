@@ -313,7 +313,7 @@ fn has_fim(model: &Path) -> bool {
     let gguf = infill_model::GgufFile::open(model).expect("the model file");
     let hp = infill_model::HParams::read(&gguf).expect("its hyperparameters");
     let tokenizer = infill_model::ModelTokenizer::load(&gguf).expect("its tokenizer");
-    infill_model::ModelFacts::read(&gguf, &hp, &tokenizer).expect("its facts").fim.is_some()
+    infill_model::ModelFacts::read(&gguf, &hp, &tokenizer).expect("its facts").tokens.has_fim()
 }
 
 fn main() {

@@ -17,6 +17,18 @@ const MAX_TRIES: usize = 8;
 /// while before the prompt's start has to move (which costs a full re-evaluation).
 const FRESH_CUT_FILL: f32 = 0.8;
 
+/// Most prompt tokens when the settings name no budget (prompt evaluation is the cost).
+pub const DEFAULT_PROMPT_TOKENS: usize = 2048;
+
+/// The one rule for a prompt's size: `wanted` tokens (the default without a setting),
+/// within what a cache of `capacity` positions holds beside an answer of `max_tokens`
+/// (at most half the cache is kept for the answer), and never under 16. The prompt
+/// builder keeps every prompt within it; the engine refuses a prompt that leaves no room.
+pub fn prompt_budget(wanted: Option<usize>, capacity: usize, max_tokens: usize) -> usize {
+    let room = capacity.saturating_sub(max_tokens.min(capacity / 2));
+    wanted.unwrap_or(DEFAULT_PROMPT_TOKENS).min(room).max(16)
+}
+
 /// Text kept for one part of a prompt, and its token ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Kept {

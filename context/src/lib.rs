@@ -19,7 +19,6 @@ mod brackets;
 mod budget;
 pub mod cross_file;
 mod finish;
-mod format;
 mod language;
 mod prompt;
 mod scopes;
@@ -29,16 +28,17 @@ mod text;
 mod token_cache;
 mod tokens;
 
+pub use budget::{prompt_budget, DEFAULT_PROMPT_TOKENS};
 pub use cross_file::{OtherFile, Snippet, SnippetKind};
 pub use finish::Finisher;
-pub use format::PromptFormat;
+pub use infill_family::{FileLayout, PromptFormat, SpecialTokens};
 pub use language::Language;
 pub use prompt::{build, MiddleAnchor, PartCounts, PrefixAnchor, Prompt, PromptInput, PromptOptions};
 pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
 pub use text::IndentStyle;
 pub use token_cache::{Boundary, CachedTokenizer, TokenCache};
-pub use tokens::{SpecialTokens, Tokenize};
+pub use tokens::Tokenize;
 /// The syntax tree type (tree-sitter's), re-exported so callers need no tree-sitter dependency.
 pub use tree_sitter::Tree;
 

@@ -9,13 +9,13 @@ use tree_sitter::Tree;
 use crate::budget::{self, Kept};
 use crate::cross_file::{self, OtherFile, Snippet};
 use crate::finish::Finisher;
-use crate::format::{FileLayout, PromptFormat};
 use crate::language::Language;
 use crate::scopes;
 use crate::shape::{self, Shape, ShapeDecision};
 use crate::text::{floor_char_str, IndentStyle};
-use crate::tokens::{SpecialTokens, Tokenize};
+use crate::tokens::Tokenize;
 use crate::ContextError;
+use crate::{FileLayout, PromptFormat, SpecialTokens};
 
 /// Everything a prompt is built from.
 #[derive(Clone, Copy)]

@@ -159,9 +159,12 @@ impl Engine {
         Ok(Engine { jobs: Some(tx), waiting, tokenizer, facts, path: path.to_owned(), capacity, thread: Some(thread) })
     }
 
-    /// Queues a job. Fails at once (never blocks) when the queue is full or the
-    /// engine has stopped; the job's sink then receives nothing.
+    /// Queues a job. Fails at once (never blocks) when its prompt leaves no room for an
+    /// answer, the queue is full or the engine has stopped; the job's sink then receives nothing.
     pub fn submit(&self, job: Job) -> Result<()> {
+        if job.prompt.len() >= self.capacity {
+            return Err(ModelError::PromptTooLong { tokens: job.prompt.len(), capacity: self.capacity });
+        }
         let Some(jobs) = &self.jobs else {
             return Err(ModelError::EngineStopped("already shut down".into()));
         };

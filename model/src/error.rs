@@ -101,6 +101,15 @@ pub enum ModelError {
         /// Why it failed.
         reason: String,
     },
+    /// A job's prompt leaves no room in the cache for an answer; prompts are fitted to
+    /// their budget before they get here (`infill_context::prompt_budget`).
+    #[error("the prompt has {tokens} tokens and the model's cache holds {capacity} positions")]
+    PromptTooLong {
+        /// Tokens in the prompt.
+        tokens: usize,
+        /// Positions in the cache.
+        capacity: usize,
+    },
     /// The engine thread is gone (it stopped after an earlier fatal error).
     #[error("the model engine has stopped: {0}")]
     EngineStopped(String),

@@ -23,7 +23,7 @@ pub mod transformer;
 pub use arch::Architecture;
 pub use engine::{Engine, EngineOptions, Event, Job, Model, Priority, Report, Sampling, StopReason, DEFAULT_DRAFTS};
 pub use error::{ModelError, Result};
-pub use facts::{FimFamily, FimTokens, ModelFacts};
+pub use facts::ModelFacts;
 pub use gguf::GgufFile;
 pub use hparams::HParams;
 pub use kv_cache::KvCache;

@@ -185,11 +185,15 @@ fn the_stop_check_sees_the_text_and_ends_the_job() {
 }
 
 #[test]
-fn a_prompt_longer_than_the_cache_keeps_its_end() {
+fn a_prompt_longer_than_the_cache_is_refused_and_the_engine_serves_on() {
     let engine = tiny_engine();
     let p: Vec<u32> = (0..700).map(|i| (i % 250) as u32).collect();
-    let (_, _, report) = run(&engine, p, 10, |_| {});
-    assert!(report.dropped_tokens > 0);
+    let refused = engine.submit(Job::new(p, Box::new(|_| {})));
+    assert!(
+        matches!(refused, Err(infill_model::ModelError::PromptTooLong { tokens: 700, capacity }) if capacity < 700),
+        "{refused:?}"
+    );
+    let (_, _, report) = run(&engine, prompt(&engine, "x"), 4, |_| {});
     assert!(!matches!(report.stop, StopReason::Failed(_)), "{report:?}");
 }
 
@@ -204,8 +208,8 @@ fn a_cancelled_job_in_the_queue_is_skipped() {
 #[test]
 fn the_real_model_completes_code_and_reports_timings() {
     let engine = engine(&common::test_model());
-    assert!(engine.facts().fim.is_none(), "SmolLM2 has no FIM tokens: a prefix-completion model");
-    assert!(engine.facts().file_sep.is_some() && engine.facts().filename.is_some());
+    assert!(!engine.facts().tokens.has_fim(), "SmolLM2 has no FIM tokens: a prefix-completion model");
+    assert!(engine.facts().tokens.file_sep.is_some() && engine.facts().tokens.filename.is_some());
     let p = prompt(&engine, "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    if n < 2:\n        return n\n    return ");
     let (_, _, report) = run(&engine, p, 12, |_| {});
     assert!(!report.text.trim().is_empty(), "{report:?}");

@@ -161,8 +161,6 @@ pub struct Report {
     pub reused_tokens: usize,
     /// Prompt tokens evaluated now.
     pub evaluated_tokens: usize,
-    /// Prompt tokens dropped from the front because the prompt did not fit.
-    pub dropped_tokens: usize,
     /// Prompt tokens still to evaluate when the job answered (the evaluation goes on in
     /// the background).
     pub pending_tokens: usize,

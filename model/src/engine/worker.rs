@@ -120,7 +120,6 @@ impl Report {
             text: String::new(),
             reused_tokens: 0,
             evaluated_tokens: 0,
-            dropped_tokens: 0,
             pending_tokens: 0,
             generated_tokens: 0,
             resumed_tokens: 0,
@@ -188,13 +187,6 @@ impl Worker {
                 return None;
             }
         };
-        // Room for the answer: drop the oldest prompt tokens when the prompt is too long.
-        let capacity = slot.cache.capacity();
-        let room = capacity.saturating_sub(job.max_tokens.min(capacity / 2)).max(1);
-        if job.prompt.len() > room {
-            report.dropped_tokens = job.prompt.len() - room;
-            job.prompt.drain(..report.dropped_tokens);
-        }
         // An earlier greedy answer to this very prompt goes on where it stopped.
         let resumed = resumable(slot, &job);
         let keep = match &resumed {

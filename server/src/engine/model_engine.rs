@@ -7,18 +7,14 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _};
 use futures::future::BoxFuture;
-use infill_context::{
-    OtherFile, Prompt, PromptFormat, PromptInput, PromptOptions, Shape, SpecialTokens, TokenCache, Tokenize,
-};
-use infill_model::{Engine, Event, FimFamily, Job, ModelFacts, ModelTokenizer, Priority, Report, Sampling, StopReason};
+use infill_context::{OtherFile, Prompt, PromptInput, PromptOptions, Shape, TokenCache, Tokenize};
+use infill_model::{Engine, Event, Job, ModelFacts, ModelTokenizer, Priority, Report, Sampling, StopReason};
 
 use super::{Completion, CompletionEngine, CompletionRequest, RequestContext, Suggestion, Timings};
 use crate::cancel::CancelToken;
 
 /// Whether the user was told that the prompt format asked for needs FIM tokens.
 static WARNED_NO_FIM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// Most prompt tokens by default, whatever the model's context (prompt evaluation is the cost).
-const DEFAULT_PROMPT_TOKENS: usize = 2048;
 
 /// Completions from a loaded model.
 pub struct ModelEngine {
@@ -55,33 +51,6 @@ pub fn slot_key(uri: &tower_lsp::lsp_types::Url) -> u64 {
     hasher.finish()
 }
 
-/// The special tokens of a model, for prompts.
-pub fn special_tokens(facts: &ModelFacts) -> SpecialTokens {
-    SpecialTokens {
-        bos: facts.bos,
-        add_bos: facts.add_bos,
-        fim_prefix: facts.fim.map(|f| f.prefix),
-        fim_suffix: facts.fim.map(|f| f.suffix),
-        fim_middle: facts.fim.map(|f| f.middle),
-        repo_name: facts.repo_name,
-        file_sep: facts.file_sep,
-        filename: facts.filename,
-    }
-}
-
-/// The prompt format of a model's family (prefix-only without FIM tokens).
-pub fn model_format(facts: &ModelFacts) -> PromptFormat {
-    match facts.family {
-        _ if facts.fim.is_none() => PromptFormat::PrefixOnly,
-        Some(FimFamily::QwenCoder) => PromptFormat::QwenCoder,
-        Some(FimFamily::StarCoder) => PromptFormat::StarCoder,
-        Some(FimFamily::DeepSeekCoder) => PromptFormat::DeepSeekCoder,
-        Some(FimFamily::CodeLlama) => PromptFormat::CodeLlama,
-        Some(FimFamily::CodeGemma) => PromptFormat::CodeGemma,
-        Some(FimFamily::Other) | None => PromptFormat::Fim,
-    }
-}
-
 /// Builds the prompt for a cursor with a model's tokenizer (possibly cached) and facts.
 #[allow(clippy::too_many_arguments, reason = "the parts of one request, each from elsewhere")]
 pub fn build_prompt(
@@ -94,15 +63,14 @@ pub fn build_prompt(
     context: &RequestContext,
     max_tokens: usize,
 ) -> anyhow::Result<Prompt> {
-    let tokens = special_tokens(facts);
-    let wanted = context.format.unwrap_or_else(|| model_format(facts));
+    let tokens = facts.tokens;
+    let wanted = context.format.unwrap_or(facts.format);
     let format = wanted.usable_with(&tokens);
     if format != wanted && !WARNED_NO_FIM.swap(true, std::sync::atomic::Ordering::Relaxed) {
         // Said once: this runs on every keystroke.
         tracing::warn!(format = wanted.name(), "the model has no fill-in-the-middle tokens: using prefix-only prompts");
     }
-    let room = capacity.saturating_sub(max_tokens + 8);
-    let budget = context.budget.unwrap_or(DEFAULT_PROMPT_TOKENS.min(facts.context_length)).min(room).max(16);
+    let budget = infill_context::prompt_budget(context.budget, capacity, max_tokens);
     let others: Vec<OtherFile<'_>> = context
         .others
         .iter()
