@@ -38,7 +38,7 @@ pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
 pub use text::IndentStyle;
 pub use token_cache::{Boundary, CachedTokenizer, TokenCache};
-pub use tokens::Tokenize;
+pub use tokens::{Tokenize, TokenizeError};
 /// The syntax tree type (tree-sitter's), re-exported so callers need no tree-sitter dependency.
 pub use tree_sitter::Tree;
 
@@ -46,6 +46,6 @@ pub use tree_sitter::Tree;
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
     /// The tokenizer refused the text.
-    #[error("tokenizing the prompt: {0}")]
-    Tokenizer(String),
+    #[error("tokenizing the prompt")]
+    Tokenizer(#[from] TokenizeError),
 }

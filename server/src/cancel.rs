@@ -1,8 +1,8 @@
 //! Cancellation of completion work: a token blocking code can poll with one atomic
-//! read, a guard that fires it when a handler's future is dropped, and the per-document
-//! registry that lets a new completion request supersede the older one.
+//! read, and the per-document registry that lets a new completion request supersede
+//! the older one; a request's ticket fires its token when the handler's future is dropped.
 //!
-//! tower-lsp answers `$/cancelRequest` by dropping the handler's future, so the guard
+//! tower-lsp answers `$/cancelRequest` by dropping the handler's future, so the ticket
 //! living inside that future is what tells the engine (on its own thread) to stop.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,15 +34,6 @@ impl CancelToken {
     /// Whether the work is no longer wanted.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Acquire)
-    }
-}
-
-/// Cancels its token when dropped: held by a request's future for as long as it runs.
-pub struct CancelOnDrop(pub CancelToken);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
     }
 }
 
@@ -116,12 +107,5 @@ mod tests {
         drop(first); // must not release the slot `second` holds
         registry.cancel(&a);
         assert!(second.token.is_cancelled());
-    }
-
-    #[test]
-    fn dropping_the_guard_cancels() {
-        let token = CancelToken::new();
-        drop(CancelOnDrop(token.clone()));
-        assert!(token.is_cancelled());
     }
 }

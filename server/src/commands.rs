@@ -100,7 +100,7 @@ pub fn complete(
         Some(t) => writeln!(
             stderr,
             "prompt: built in {:.1} ms, {} tokens evaluated, {} reused; prefill {:.1} ms; first token {:.1} ms; {} tokens in {:.1} ms ({:.1} tok/s); total {:.1} ms; stop: {}",
-            t.prompt_ms, t.evaluated_tokens, t.reused_tokens, t.prefill_ms, t.ttft_ms, t.generated_tokens, t.decode_ms, t.tokens_per_s, t.total_ms, t.stop
+            t.prompt_ms, t.evaluated_tokens, t.reused_tokens, t.prefill_ms, t.ttft_ms, t.generated_tokens, t.decode_ms, t.tokens_per_s, t.engine_ms, t.stop.as_ref().map_or("-".into(), |s| format!("{s:?}"))
         )?,
         None => writeln!(stderr, "no completion here (the cursor is inside an identifier)")?,
     }

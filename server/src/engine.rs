@@ -13,7 +13,9 @@ use std::ops::Range;
 
 use futures::future::BoxFuture;
 use infill_context::{Language, PromptFormat, Tree};
+use infill_model::StopReason;
 use ropey::Rope;
+use serde::{Deserialize, Serialize};
 use tower_lsp::lsp_types::Url;
 
 use crate::cancel::CancelToken;
@@ -90,8 +92,10 @@ pub struct Suggestion {
     pub replace: Range<usize>,
 }
 
-/// Where the time of one completion went (from the model engine's report).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Where the time of one completion went (from the model engine's report); sent to
+/// the editor inside `infill/didComplete`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Timings {
     /// Prompt tokens whose keys and values were reused.
     pub reused_tokens: usize,
@@ -99,35 +103,47 @@ pub struct Timings {
     pub evaluated_tokens: usize,
     /// Tokens generated.
     pub generated_tokens: usize,
-    /// Of those, tokens an earlier answer to the same prompt had computed.
+    /// Of those, tokens an earlier answer to the same prompt (cut short) had computed.
     pub resumed_tokens: usize,
-    /// Prompt tokens left to evaluate (in the background) when the answer was given.
+    /// Prompt tokens still to evaluate when the answer was given (the time limit came
+    /// first); their evaluation goes on in the background.
     pub pending_tokens: usize,
-    /// Prompt tokens whose cached keys and values were moved instead of evaluated.
+    /// Prompt tokens whose cached keys and values were moved to new positions instead
+    /// of being evaluated (see the `cacheReuse` setting).
     pub shifted_tokens: usize,
-    /// With `INFILL_VERIFY_SHIFT`: whether an exact evaluation gives the same answer.
-    pub exact_agrees: Option<bool>,
-    /// Draft tokens checked, and how many the model agreed with.
+    /// Draft tokens (taken from the text itself) checked alongside generated ones.
     pub drafted_tokens: usize,
-    /// See `drafted_tokens`.
+    /// Of those, the ones the model agreed with: each a decode step saved.
     pub accepted_drafts: usize,
-    /// Whether the answer is all the model would say (not cut short by time or a cancel):
-    /// only such answers are cached.
-    pub is_final: bool,
+    /// Only when the server runs with `INFILL_VERIFY_SHIFT` (measurements): whether an
+    /// exact evaluation of the same prompt gives the same answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact_agrees: Option<bool>,
+    /// Building the prompt (syntax, budget, tokenization), ms.
+    pub prompt_ms: f64,
+    /// Waiting in the engine's queue behind other jobs, ms.
+    pub queue_ms: f64,
     /// Evaluating the prompt, ms.
     pub prefill_ms: f64,
-    /// From the job's start to the first generated token, ms.
+    /// From the model job's start to its first token, ms.
     pub ttft_ms: f64,
     /// Generating after the first token, ms.
     pub decode_ms: f64,
     /// The whole request inside the engine, ms.
-    pub total_ms: f64,
+    pub engine_ms: f64,
     /// Decoding speed.
     pub tokens_per_s: f64,
     /// Why generation ended.
-    pub stop: String,
-    /// Building the prompt (syntax, budget, tokenization), ms.
-    pub prompt_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopReason>,
+}
+
+impl Timings {
+    /// Whether the answer is all the model would say (not cut short by time or a
+    /// cancel): only such answers are cached and followed by a speculation.
+    pub fn is_final(&self) -> bool {
+        self.stop.as_ref().is_some_and(StopReason::is_final)
+    }
 }
 
 /// An engine's answer: suggestions, best first, and how long they took.

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use tower_lsp::lsp_types::{Position, Range, TextDocumentIdentifier};
 
+use crate::engine::Timings;
+
 /// The request method for ghost-text completions.
 pub const INLINE_COMPLETION_METHOD: &str = "textDocument/inlineCompletion";
 
@@ -100,52 +102,43 @@ pub enum AnswerSource {
     NoWork,
 }
 
-/// The breakdown of one answer.
+/// Why a completion request got no suggestion computed for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NoAnswer {
+    /// Completions are turned off in the settings.
+    Disabled,
+    /// The document is not open.
+    NotOpen,
+    /// A newer request for the document came first, or the client cancelled.
+    Superseded,
+    /// The document changed while the answer was computed.
+    Stale,
+    /// The engine failed (the log says why).
+    Failed,
+}
+
+/// The breakdown of one request: its answer and where the time went.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DidCompleteParams {
     /// The document.
     pub uri: tower_lsp::lsp_types::Url,
-    /// Its version when answered.
-    pub version: i32,
-    /// Where the answer came from.
-    pub source: AnswerSource,
+    /// Its version when answered (absent when it is not open).
+    pub version: Option<i32>,
+    /// Where the answer came from; absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AnswerSource>,
+    /// Why there is no answer, when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_answer: Option<NoAnswer>,
     /// Characters suggested (0: nothing shown).
     pub suggestion_chars: usize,
-    /// Prompt tokens whose keys and values were reused.
-    pub reused_tokens: usize,
-    /// Prompt tokens evaluated.
-    pub evaluated_tokens: usize,
-    /// Tokens generated.
-    pub generated_tokens: usize,
-    /// Of those, tokens an earlier answer to the same prompt (cut short) had computed.
-    pub resumed_tokens: usize,
-    /// Prompt tokens still to evaluate when the answer was given (the time limit came
-    /// first); their evaluation goes on in the background.
-    pub pending_tokens: usize,
-    /// Prompt tokens whose cached keys and values were moved to new positions instead
-    /// of being evaluated (see the `cacheReuse` setting).
-    pub shifted_tokens: usize,
-    /// Draft tokens (taken from the text itself) checked alongside generated ones.
-    pub drafted_tokens: usize,
-    /// Of those, the ones the model agreed with: each a decode step saved.
-    pub accepted_drafts: usize,
-    /// Only when the server runs with `INFILL_VERIFY_SHIFT` (measurements): whether an
-    /// exact evaluation of the same prompt gives the same answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exact_agrees: Option<bool>,
     /// Waiting before model work (the adaptive delay), ms.
     pub delay_ms: f64,
-    /// Building the prompt, ms.
-    pub prompt_ms: f64,
-    /// Evaluating the prompt, ms.
-    pub prefill_ms: f64,
-    /// From the model job's start to its first token, ms.
-    pub ttft_ms: f64,
-    /// Generating after the first token, ms.
-    pub decode_ms: f64,
     /// From the request's arrival to the answer, ms.
     pub total_ms: f64,
-    /// Why generation ended (empty without a model run).
-    pub stop: String,
+    /// The model's part, when it ran.
+    #[serde(flatten)]
+    pub timings: Timings,
 }

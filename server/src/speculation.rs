@@ -12,7 +12,7 @@ use tower_lsp::lsp_types::Url;
 
 use crate::cancel::CancelToken;
 use crate::document::Snapshot;
-use crate::engine::{CompletionEngine, CompletionRequest, RequestContext};
+use crate::engine::{CompletionEngine, CompletionRequest, RequestContext, Timings};
 use crate::request_context::PARSE_LIMIT;
 use crate::suggestion_cache::{SuggestionCache, Window};
 
@@ -142,7 +142,7 @@ pub fn speculate(
         };
         let Ok(completion) = engine.complete(request, token.clone()).await else { return };
         // Only an answer the model finished is worth keeping.
-        if token.is_cancelled() || !completion.timings.as_ref().is_some_and(|t| t.is_final) {
+        if token.is_cancelled() || !completion.timings.as_ref().is_some_and(Timings::is_final) {
             return;
         }
         let next = completion.suggestions.first().map(|s| s.text.clone()).unwrap_or_default();

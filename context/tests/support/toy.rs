@@ -105,7 +105,7 @@ impl ToyTokenizer {
 }
 
 impl Tokenize for ToyTokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
+    fn encode(&self, text: &str) -> Result<Vec<u32>, infill_context::TokenizeError> {
         let mut ids = Vec::new();
         let chars: Vec<char> = text.chars().collect();
         let mut i = 0;

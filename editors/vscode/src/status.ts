@@ -10,9 +10,12 @@ export interface ServerStatus {
   message?: string;
 }
 
-/** `infill/didComplete`: where one answer's time went. */
+/** `infill/didComplete`: what one request came to, and where its time went. */
 export interface DidComplete {
-  source: string;
+  /** Where the answer came from; absent when there was none. */
+  source?: string;
+  /** Why there was no answer (`disabled`, `notOpen`, `superseded`, `stale`, `failed`). */
+  noAnswer?: string;
   suggestionChars: number;
   reusedTokens: number;
   evaluatedTokens: number;
@@ -57,7 +60,12 @@ export class StatusIndicator implements vscode.Disposable {
   }
 
   /** An answer's timings. */
-  completed(timing: DidComplete): void { this.last = timing; this.render(); }
+  completed(timing: DidComplete): void {
+    // A request overtaken by typing says nothing about the server: keep the last answer.
+    if (timing.noAnswer === 'superseded' || timing.noAnswer === 'stale') return;
+    this.last = timing;
+    this.render();
+  }
 
   /** The `infill.enable` setting changed. */
   setEnabled(enabled: boolean): void { this.enabled = enabled; this.render(); }
@@ -92,7 +100,9 @@ export class StatusIndicator implements vscode.Disposable {
         if (!this.last) return ['$(sparkle)', 'ready', model, false];
         const t = this.last;
         const latency = `${Math.round(t.totalMs)} ms`;
-        const detail = t.source === 'model'
+        const detail = t.noAnswer
+          ? `no answer (${t.noAnswer === 'failed' ? 'the engine failed: see the log' : t.noAnswer})`
+          : t.source === 'model'
           ? `${t.evaluatedTokens} prompt tokens evaluated, ${t.reusedTokens} reused; ${t.generatedTokens} generated ` +
             `(prompt ${t.promptMs.toFixed(1)} ms, prefill ${t.prefillMs.toFixed(0)} ms, first token ${t.ttftMs.toFixed(0)} ms, ` +
             `decode ${t.decodeMs.toFixed(0)} ms${t.stop ? `, stopped: ${t.stop}` : ''})`

@@ -121,7 +121,7 @@ pub enum Event {
 }
 
 /// Why generation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopReason {
     /// The model produced an end or control token.
     EndToken,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _};
 use futures::future::BoxFuture;
-use infill_context::{OtherFile, Prompt, PromptInput, PromptOptions, Shape, TokenCache, Tokenize};
+use infill_context::{OtherFile, Prompt, PromptInput, PromptOptions, Shape, TokenCache, Tokenize, TokenizeError};
 use infill_model::{Engine, Event, Job, ModelFacts, ModelTokenizer, Priority, Report, Sampling, StopReason};
 
 use super::{Completion, CompletionEngine, CompletionRequest, RequestContext, Suggestion, Timings};
@@ -27,8 +27,8 @@ pub struct ModelEngine {
 pub struct TokenizerView<'a>(pub &'a ModelTokenizer);
 
 impl Tokenize for TokenizerView<'_> {
-    fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
-        self.0.encode(text).map_err(|e| e.to_string())
+    fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizeError> {
+        self.0.encode(text).map_err(|e| TokenizeError(Box::new(e)))
     }
 
     fn token_bytes(&self, id: u32) -> &[u8] {
@@ -190,14 +190,14 @@ impl CompletionEngine for ModelEngine {
                 exact_agrees: report.exact_agrees,
                 drafted_tokens: report.drafted_tokens,
                 accepted_drafts: report.accepted_drafts,
-                is_final: report.stop.is_final(),
+                prompt_ms,
+                queue_ms: report.queue_ms,
                 prefill_ms: report.prefill_ms,
                 ttft_ms: report.ttft_ms,
                 decode_ms: report.decode_ms,
-                total_ms: started.elapsed().as_secs_f64() * 1e3,
+                engine_ms: started.elapsed().as_secs_f64() * 1e3,
                 tokens_per_s: report.tokens_per_s,
-                stop: format!("{:?}", report.stop),
-                prompt_ms,
+                stop: Some(report.stop.clone()),
             };
             match &report.stop {
                 StopReason::Cancelled => {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
+use infill_model::StopReason;
+
 use super::{Completion, CompletionEngine, CompletionRequest, Suggestion, Timings};
 use crate::cancel::CancelToken;
 
@@ -58,7 +60,7 @@ impl CompletionEngine for Scripted {
             );
             let ms = start.elapsed().as_secs_f64() * 1e3;
             let timings =
-                Timings { decode_ms: ms, total_ms: ms, stop: "StopCheck".into(), is_final: true, ..Timings::default() };
+                Timings { decode_ms: ms, engine_ms: ms, stop: Some(StopReason::StopCheck), ..Timings::default() };
             Ok(Completion {
                 suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }],
                 timings: Some(timings),

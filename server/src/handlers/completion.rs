@@ -20,7 +20,7 @@ pub async fn handle(backend: &Backend, params: CompletionParams) -> Result<Optio
     let invoked =
         params.context.as_ref().is_some_and(|c| c.trigger_kind == tower_lsp::lsp_types::CompletionTriggerKind::INVOKED);
     let empty = CompletionResponse::List(CompletionList { is_incomplete: true, items: Vec::new() });
-    let Some(found) = suggest(backend, &position.text_document.uri, position.position, invoked).await else {
+    let Ok(found) = suggest(backend, &position.text_document.uri, position.position, invoked).await else {
         return Ok(Some(empty));
     };
     let rope = &found.snapshot.rope;

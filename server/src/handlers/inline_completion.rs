@@ -15,7 +15,7 @@ const INVOKED: u8 = 1;
 pub async fn handle(backend: &Backend, params: InlineCompletionParams) -> Result<Option<InlineCompletionList>> {
     let uri = &params.text_document.uri;
     let invoked = params.context.as_ref().is_some_and(|c| c.trigger_kind == INVOKED);
-    let Some(found) = suggest(backend, uri, params.position, invoked).await else {
+    let Ok(found) = suggest(backend, uri, params.position, invoked).await else {
         return Ok(Some(InlineCompletionList::default()));
     };
     let encoding = backend.encoding();

@@ -1,7 +1,9 @@
-//! The part both completion methods share: snapshot, cursor, supersede, answer from
-//! the cache when no model work is needed, else wait the adaptive delay and ask the
-//! engine; drop any answer that is no longer for the text on screen; tell the client
-//! where the time went (`infill/didComplete`); start the speculative next step.
+//! The part both completion methods share, as named steps: start (snapshot, cursor,
+//! supersede the document's previous request), answer from the cache when no model
+//! work is needed, else wait the adaptive delay and ask the engine, drop an answer
+//! that is no longer for the text on screen, keep what the answer taught us, start
+//! the speculative next step; and always tell the client what came of it
+//! (`infill/didComplete`, with the reason when there is no answer).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,11 +11,12 @@ use std::time::{Duration, Instant};
 use tower_lsp::lsp_types::{Position, Url};
 
 use crate::backend::Backend;
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelToken, Ticket};
+use crate::config::Config;
 use crate::document::Snapshot;
-use crate::engine::{CompletionRequest, Suggestion, Timings};
+use crate::engine::{Completion, CompletionRequest, RequestContext, Suggestion, Timings};
 use crate::position::position_to_byte;
-use crate::protocol::{AnswerSource, DidComplete, DidCompleteParams};
+use crate::protocol::{AnswerSource, DidComplete, DidCompleteParams, NoAnswer};
 use crate::speculation::{speculate, Accepted};
 use crate::suggestion_cache::{Hit, Window};
 
@@ -26,121 +29,181 @@ pub struct Suggested {
     pub snapshot: Snapshot,
     /// The cursor, as a byte offset into the snapshot.
     pub cursor: usize,
-    /// Best first.
+    /// Best first (empty: nothing to show here).
     pub suggestions: Vec<Suggestion>,
 }
 
-/// Computes suggestions at `position`, or `None` when there are none to show:
-/// completions disabled, document not open, superseded, stale, or an engine error.
-pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: bool) -> Option<Suggested> {
+/// An answer and where it came from.
+struct Answer {
+    suggested: Suggested,
+    source: AnswerSource,
+    timings: Option<Timings>,
+    delay: Duration,
+}
+
+/// Computes suggestions at `position`, or says why there are none; either way the
+/// client hears of it through `infill/didComplete`.
+pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: bool) -> Result<Suggested, NoAnswer> {
     let received = Instant::now();
-    let config = backend.config();
-    if !config.enable {
-        return None;
-    }
-    let Some(snapshot) = backend.documents.snapshot(uri) else {
-        tracing::debug!(%uri, "completion asked for a document that is not open");
-        return None;
+    let (version, result) = match Request::start(backend, uri, position, invoked) {
+        Ok(request) => (Some(request.snapshot.version), request.answer(received).await),
+        Err(reason) => (backend.documents.version(uri), Err(reason)),
     };
-    let cursor = position_to_byte(&snapshot.rope, position, backend.encoding());
-    // Real requests come first: whatever was being speculated or warmed stops.
-    backend.speculation.preempt();
-    crate::warm::note_request(backend);
-    // Supersedes the previous request for this document; dropping the ticket (the
-    // request finished, or tower-lsp dropped this future on $/cancelRequest) cancels.
-    let ticket = backend.in_flight.begin(uri);
-    let window = Window::of(&snapshot.rope, cursor);
-    if let Some(hit) = backend.suggestions.lookup(uri, &window) {
-        let (text, source) = match hit {
+    if let Err(reason) = result {
+        tracing::debug!(%uri, ?version, ?reason, "no answer");
+    }
+    notify(backend, uri, version, &result, received).await;
+    result.map(|answer| answer.suggested)
+}
+
+/// One request between its start and its answer.
+struct Request<'a> {
+    backend: &'a Backend,
+    uri: &'a Url,
+    config: Config,
+    snapshot: Snapshot,
+    cursor: usize,
+    window: Window,
+    invoked: bool,
+    /// Supersedes the document's previous request; dropping it (the request finished,
+    /// or tower-lsp dropped the future on `$/cancelRequest`) cancels.
+    ticket: Ticket<'a>,
+}
+
+impl<'a> Request<'a> {
+    /// Takes the document's snapshot and supersedes its previous request; whatever was
+    /// being speculated or warmed stops, since real requests come first.
+    fn start(backend: &'a Backend, uri: &'a Url, position: Position, invoked: bool) -> Result<Self, NoAnswer> {
+        let config = backend.config();
+        if !config.enable {
+            return Err(NoAnswer::Disabled);
+        }
+        let snapshot = backend.documents.snapshot(uri).ok_or(NoAnswer::NotOpen)?;
+        let cursor = position_to_byte(&snapshot.rope, position, backend.encoding());
+        backend.speculation.preempt();
+        crate::warm::note_request(backend);
+        let ticket = backend.in_flight.begin(uri);
+        let window = Window::of(&snapshot.rope, cursor);
+        Ok(Request { backend, uri, config, snapshot, cursor, window, invoked, ticket })
+    }
+
+    /// The answer: from the cache, else from the engine.
+    async fn answer(self, received: Instant) -> Result<Answer, NoAnswer> {
+        if let Some(answer) = self.from_cache() {
+            return Ok(answer);
+        }
+        let delay = self.backend.pace.delay(self.uri, self.config.completion_delay);
+        if !wait(delay, &self.ticket.token).await {
+            return Err(NoAnswer::Superseded);
+        }
+        let (context, completion) = self.ask_engine(received).await?;
+        self.keep(&completion, received);
+        let source = if completion.timings.is_some() { AnswerSource::Model } else { AnswerSource::NoWork };
+        if source == AnswerSource::Model {
+            self.speculate_next(&completion, context);
+        }
+        let Request { snapshot, cursor, .. } = self;
+        let suggested = Suggested { snapshot, cursor, suggestions: completion.suggestions };
+        Ok(Answer { suggested, source, timings: completion.timings, delay })
+    }
+
+    /// An answer that needs no model: this state answered before, or the user typed the
+    /// start of an earlier suggestion.
+    fn from_cache(&self) -> Option<Answer> {
+        let (text, source) = match self.backend.suggestions.lookup(self.uri, &self.window)? {
             Hit::Exact(text) => (text, AnswerSource::Cache),
             Hit::TypedAhead { rest, .. } => (rest, AnswerSource::TypedAhead),
         };
-        tracing::debug!(%uri, ?source, chars = text.len(), "answered without the model");
-        notify(backend, uri, &snapshot, source, text.len(), None, Duration::ZERO, received).await;
+        let cursor = self.cursor;
         let suggestions = if text.is_empty() { Vec::new() } else { vec![Suggestion { text, replace: cursor..cursor }] };
-        return Some(Suggested { snapshot, cursor, suggestions });
+        let suggested = Suggested { snapshot: self.snapshot.clone(), cursor, suggestions };
+        Some(Answer { suggested, source, timings: None, delay: Duration::ZERO })
     }
-    let delay = backend.pace.delay(uri, config.completion_delay);
-    if !wait(delay, &ticket.token).await {
-        tracing::debug!(%uri, ?delay, "completion superseded while waiting");
-        return None;
-    }
-    let context = crate::request_context::gather(backend, uri, &snapshot, &config).await;
-    if ticket.token.is_cancelled() {
-        return None;
-    }
-    let request = CompletionRequest {
-        uri: uri.clone(),
-        snapshot: snapshot.clone(),
-        cursor,
-        max_tokens: config.max_tokens,
-        invoked,
-        context: context.clone(),
-        time_budget: config.time_budget,
-        deadline: config.time_limit.map(|limit| received + limit),
-        background: false,
-        cache_reuse: config.cache_reuse,
-        drafts: config.drafts,
-    };
-    let engine = backend.slot.current();
-    let result = engine.complete(request, ticket.token.clone()).await;
-    if ticket.token.is_cancelled() {
-        tracing::debug!(%uri, version = snapshot.version, "completion superseded");
-        return None;
-    }
-    if backend.documents.version(uri) != Some(snapshot.version) {
-        tracing::debug!(%uri, version = snapshot.version, "completion stale: the document changed");
-        return None;
-    }
-    let completion = match result {
-        Ok(completion) => completion,
-        Err(e) => {
-            tracing::warn!(%uri, "completion failed: {e:#}");
-            return None;
+
+    /// Gathers the context and asks the engine; an answer no longer for the text on
+    /// screen is dropped.
+    async fn ask_engine(&self, received: Instant) -> Result<(RequestContext, Completion), NoAnswer> {
+        let (backend, uri, config) = (self.backend, self.uri, &self.config);
+        let context = crate::request_context::gather(backend, uri, &self.snapshot, config).await;
+        if self.ticket.token.is_cancelled() {
+            return Err(NoAnswer::Superseded);
         }
-    };
-    if let Some(anchor) = &completion.prefix_start {
-        backend.documents.set_prompt_start(uri, snapshot.version, anchor.clone());
-    }
-    let text = completion.suggestions.first().map(|s| s.text.clone()).unwrap_or_default();
-    let source = match &completion.timings {
-        Some(t) => {
-            tracing::debug!(
-                %uri, prompt_ms = t.prompt_ms, reused = t.reused_tokens, evaluated = t.evaluated_tokens,
-                generated = t.generated_tokens, prefill_ms = t.prefill_ms, ttft_ms = t.ttft_ms, decode_ms = t.decode_ms,
-                total_ms = t.total_ms, stop = %t.stop, "completion"
-            );
-            backend.pace.answered(received.elapsed().as_secs_f64() * 1e3);
-            // Only answers the model finished are kept: one cut short by time is asked
-            // again, and the engine goes on from where it stopped.
-            if t.is_final {
-                backend.suggestions.store(uri, &window, &text);
-            }
-            AnswerSource::Model
-        }
-        None => AnswerSource::NoWork,
-    };
-    notify(backend, uri, &snapshot, source, text.len(), completion.timings.as_ref(), delay, received).await;
-    // Only from a whole answer: after one cut short, the next request goes on with it.
-    let whole = completion.timings.as_ref().is_some_and(|t| t.is_final);
-    if config.speculate && source == AnswerSource::Model && whole && !text.is_empty() {
-        // The speculation's prompt starts where this one did, so both share the cache.
-        let mut context = context;
-        context.prefix_anchor = completion.prefix_start.clone().or(context.prefix_anchor);
-        let accepted = Accepted {
+        let request = CompletionRequest {
             uri: uri.clone(),
-            snapshot: snapshot.clone(),
-            cursor,
-            suggestion: text,
-            context,
+            snapshot: self.snapshot.clone(),
+            cursor: self.cursor,
             max_tokens: config.max_tokens,
+            invoked: self.invoked,
+            context: context.clone(),
             time_budget: config.time_budget,
+            deadline: config.time_limit.map(|limit| received + limit),
+            background: false,
             cache_reuse: config.cache_reuse,
             drafts: config.drafts,
         };
-        speculate(&backend.speculation, engine, Arc::clone(&backend.suggestions), accepted);
+        let result = backend.slot.current().complete(request, self.ticket.token.clone()).await;
+        if self.ticket.token.is_cancelled() {
+            return Err(NoAnswer::Superseded);
+        }
+        if backend.documents.version(uri) != Some(self.snapshot.version) {
+            return Err(NoAnswer::Stale);
+        }
+        let completion = result.map_err(|e| {
+            tracing::warn!(%uri, "completion failed: {e:#}");
+            NoAnswer::Failed
+        })?;
+        Ok((context, completion))
     }
-    Some(Suggested { snapshot, cursor, suggestions: completion.suggestions })
+
+    /// Keeps what an answer taught: where its prompt started, how long it took, and the
+    /// answer itself when the model finished it (one cut short by time is asked again,
+    /// and the engine goes on from where it stopped).
+    fn keep(&self, completion: &Completion, received: Instant) {
+        let (backend, uri) = (self.backend, self.uri);
+        if let Some(anchor) = &completion.prefix_start {
+            backend.documents.set_prompt_start(uri, self.snapshot.version, anchor.clone());
+        }
+        let Some(t) = &completion.timings else { return };
+        tracing::debug!(
+            %uri, prompt_ms = t.prompt_ms, reused = t.reused_tokens, evaluated = t.evaluated_tokens,
+            generated = t.generated_tokens, prefill_ms = t.prefill_ms, ttft_ms = t.ttft_ms, decode_ms = t.decode_ms,
+            engine_ms = t.engine_ms, stop = ?t.stop, "completion"
+        );
+        backend.pace.answered(received.elapsed().as_secs_f64() * 1e3);
+        if t.is_final() {
+            backend.suggestions.store(uri, &self.window, first_text(completion));
+        }
+    }
+
+    /// Starts computing the next step after a whole answer from the model (after one
+    /// cut short, the next request goes on with it).
+    fn speculate_next(&self, completion: &Completion, mut context: RequestContext) {
+        let text = first_text(completion);
+        let whole = completion.timings.as_ref().is_some_and(Timings::is_final);
+        if !self.config.speculate || !whole || text.is_empty() {
+            return;
+        }
+        // The speculation's prompt starts where this one did, so both share the cache.
+        context.prefix_anchor = completion.prefix_start.clone().or(context.prefix_anchor);
+        let accepted = Accepted {
+            uri: self.uri.clone(),
+            snapshot: self.snapshot.clone(),
+            cursor: self.cursor,
+            suggestion: text.to_owned(),
+            context,
+            max_tokens: self.config.max_tokens,
+            time_budget: self.config.time_budget,
+            cache_reuse: self.config.cache_reuse,
+            drafts: self.config.drafts,
+        };
+        let backend = self.backend;
+        speculate(&backend.speculation, backend.slot.current(), Arc::clone(&backend.suggestions), accepted);
+    }
+}
+
+/// The best suggestion's text, empty when there is none.
+fn first_text(completion: &Completion) -> &str {
+    completion.suggestions.first().map_or("", |s| s.text.as_str())
 }
 
 /// Waits `delay` unless `token` is cancelled first; returns whether to go on.
@@ -155,40 +218,24 @@ async fn wait(delay: Duration, token: &CancelToken) -> bool {
     !token.is_cancelled()
 }
 
-/// Sends `infill/didComplete` for an answer.
-#[allow(clippy::too_many_arguments, reason = "the parts of one report, each from elsewhere")]
+/// Sends `infill/didComplete` for a request, answered or not.
 async fn notify(
     backend: &Backend,
     uri: &Url,
-    snapshot: &Snapshot,
-    source: AnswerSource,
-    chars: usize,
-    timings: Option<&Timings>,
-    delay: Duration,
+    version: Option<i32>,
+    result: &Result<Answer, NoAnswer>,
     received: Instant,
 ) {
-    let t = timings.cloned().unwrap_or_default();
+    let answer = result.as_ref().ok();
     let params = DidCompleteParams {
         uri: uri.clone(),
-        version: snapshot.version,
-        source,
-        suggestion_chars: chars,
-        reused_tokens: t.reused_tokens,
-        evaluated_tokens: t.evaluated_tokens,
-        generated_tokens: t.generated_tokens,
-        resumed_tokens: t.resumed_tokens,
-        pending_tokens: t.pending_tokens,
-        shifted_tokens: t.shifted_tokens,
-        exact_agrees: t.exact_agrees,
-        drafted_tokens: t.drafted_tokens,
-        accepted_drafts: t.accepted_drafts,
-        delay_ms: delay.as_secs_f64() * 1e3,
-        prompt_ms: t.prompt_ms,
-        prefill_ms: t.prefill_ms,
-        ttft_ms: t.ttft_ms,
-        decode_ms: t.decode_ms,
+        version,
+        source: answer.map(|a| a.source),
+        no_answer: result.as_ref().err().copied(),
+        suggestion_chars: answer.and_then(|a| a.suggested.suggestions.first()).map_or(0, |s| s.text.len()),
+        delay_ms: answer.map_or(0.0, |a| a.delay.as_secs_f64() * 1e3),
         total_ms: received.elapsed().as_secs_f64() * 1e3,
-        stop: t.stop,
+        timings: answer.and_then(|a| a.timings.clone()).unwrap_or_default(),
     };
     backend.client.send_notification::<DidComplete>(params).await;
 }

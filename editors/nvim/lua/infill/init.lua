@@ -63,7 +63,7 @@ function M.status_lines()
   table.insert(lines, '  suggestions: ' .. shown[s.mode] .. (s.why and (' (' .. s.why .. ')') or ''))
   local t = s.last
   if t then
-    table.insert(lines, string.format('  last answer: %d ms from %s', math.floor((t.totalMs or 0) + 0.5), t.source or '?'))
+    table.insert(lines, string.format('  last answer: %d ms from %s', math.floor((t.totalMs or 0) + 0.5), t.source or ('nothing: ' .. tostring(t.noAnswer))))
     if t.source == 'model' then
       table.insert(lines, string.format(
         '    %d prompt tokens evaluated, %d reused, %d generated; prompt %.1f ms, prefill %d ms, first token %d ms, decode %d ms%s',

@@ -28,7 +28,9 @@ local handlers = {
     if type(result) == 'table' then M.status = result end
   end,
   ['infill/didComplete'] = function(_, result)
-    if type(result) == 'table' then M.last = result end
+    -- A request overtaken by typing says nothing about the server: keep the last answer.
+    if type(result) ~= 'table' or result.noAnswer == 'superseded' or result.noAnswer == 'stale' then return end
+    M.last = result
   end,
   -- The server's messages (no model, a bad model file) through vim.notify, so they reach
   -- whatever shows the user's notifications.
