@@ -89,7 +89,7 @@ impl<'a> Request<'a> {
 
     /// The answer: from the cache, else from the engine.
     async fn answer(self, received: Instant) -> Result<Answer, NoAnswer> {
-        if let Some(answer) = self.from_cache() {
+        if let Some(answer) = self.cached() {
             return Ok(answer);
         }
         let delay = self.backend.pace.delay(self.uri, self.config.completion_delay);
@@ -109,7 +109,7 @@ impl<'a> Request<'a> {
 
     /// An answer that needs no model: this state answered before, or the user typed the
     /// start of an earlier suggestion.
-    fn from_cache(&self) -> Option<Answer> {
+    fn cached(&self) -> Option<Answer> {
         let (text, source) = match self.backend.suggestions.lookup(self.uri, &self.window)? {
             Hit::Exact(text) => (text, AnswerSource::Cache),
             Hit::TypedAhead { rest, .. } => (rest, AnswerSource::TypedAhead),
