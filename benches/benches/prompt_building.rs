@@ -126,7 +126,7 @@ fn main() {
                     continue;
                 }
                 let chars: Vec<char> = text.chars().collect();
-                if let Some(last) = chars.iter().rposition(|c| c.is_alphanumeric() || *c == '_') {
+                if let Some(last) = chars.iter().rposition(|&c| infill_context::is_word(c)) {
                     break (line as u32, last as u32 + 1);
                 }
             };

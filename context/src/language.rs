@@ -125,6 +125,13 @@ impl Language {
         self == Language::Python
     }
 
+    /// Whether a line (its code up to the cursor) opens a block: an open bracket, or a
+    /// colon where blocks are indentation.
+    pub fn opens_block(self, line: &str) -> bool {
+        let code = line.trim_end();
+        code.ends_with(['{', '(', '[']) || (self.indentation_blocks() && code.ends_with(':'))
+    }
+
     /// Whether `'` opens a string in this language (not in Rust, where it also starts
     /// lifetimes and labels).
     pub(crate) fn single_quote_strings(self) -> bool {

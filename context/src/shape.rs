@@ -113,9 +113,7 @@ pub fn decide(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree
         }
         return decision(Shape::MultiLine { indent: indent_columns(&before) }, "an empty line in a block");
     }
-    let code = before.trim_end();
-    let opens = code.ends_with(['{', '(', '[']) || (language.indentation_blocks() && code.ends_with(':'));
-    if opens {
+    if language.opens_block(&before) {
         return decision(Shape::MultiLine { indent: indent_columns(&before) + 1 }, "the line opens a block");
     }
     decision(Shape::SingleLine, "the end of a line of code")

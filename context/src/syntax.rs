@@ -39,8 +39,21 @@ pub struct SyntaxEdit {
 }
 
 impl SyntaxEdit {
+    /// The edit that turned `before` into `after`: bytes `start..old_end` of `before`
+    /// became `start..new_end` of `after`.
+    pub fn between(before: &Rope, after: &Rope, start: usize, old_end: usize, new_end: usize) -> SyntaxEdit {
+        SyntaxEdit {
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
+            start: SyntaxEdit::point(before, start),
+            old_end: SyntaxEdit::point(before, old_end),
+            new_end: SyntaxEdit::point(after, new_end),
+        }
+    }
+
     /// The point of `byte` in `rope` (clamped to the end).
-    pub fn point(rope: &Rope, byte: usize) -> (usize, usize) {
+    fn point(rope: &Rope, byte: usize) -> (usize, usize) {
         let byte = byte.min(rope.len_bytes());
         let line = rope.byte_to_line(byte);
         (line, byte - rope.line_to_byte(line))
@@ -247,20 +260,11 @@ mod tests {
     use super::*;
 
     fn edit(rope: &mut Rope, syntax: &mut Syntax, start: usize, end: usize, text: &str) {
-        let old_end = SyntaxEdit::point(rope, end);
-        let start_point = SyntaxEdit::point(rope, start);
+        let before = rope.clone();
         let char_start = rope.byte_to_char(start);
         rope.remove(char_start..rope.byte_to_char(end));
         rope.insert(char_start, text);
-        let new_end_byte = start + text.len();
-        syntax.edit(SyntaxEdit {
-            start_byte: start,
-            old_end_byte: end,
-            new_end_byte,
-            start: start_point,
-            old_end,
-            new_end: SyntaxEdit::point(rope, new_end_byte),
-        });
+        syntax.edit(SyntaxEdit::between(&before, rope, start, end, start + text.len()));
     }
 
     #[test]

@@ -1,14 +1,24 @@
-//! Small text helpers over ropes and lines: the cursor's line, line boundaries,
-//! indentation, and the file's indentation style.
+//! Small text helpers over ropes and lines: char boundaries, words, the cursor's line,
+//! line boundaries, indentation, and the file's indentation style. The server uses the
+//! public ones too: each fact about text has its one implementation here.
 
 use ropey::Rope;
+
+use crate::Language;
 
 /// Columns a tab counts for when indentation widths are compared.
 pub(crate) const TAB_COLUMNS: usize = 4;
 
 /// Whether `c` can be part of an identifier.
-pub(crate) fn is_word(c: char) -> bool {
+pub fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
+}
+
+/// Byte offset where the identifier ending at `cursor` starts (clamped to the text).
+pub fn word_start(rope: &Rope, cursor: usize) -> usize {
+    let cursor_char = rope.byte_to_char(cursor.min(rope.len_bytes()));
+    let typed = rope.chars_at(cursor_char).reversed().take_while(|&c| is_word(c)).count();
+    rope.char_to_byte(cursor_char - typed)
 }
 
 /// The cursor's line split at the cursor (no line break in either part).
@@ -32,9 +42,20 @@ pub(crate) fn line_end(rope: &Rope, byte: usize) -> usize {
     end
 }
 
-/// The largest char boundary at or before `byte`.
-pub(crate) fn floor_char(rope: &Rope, byte: usize) -> usize {
+/// The largest char boundary at or before `byte` (clamped to the text).
+pub fn floor_char(rope: &Rope, byte: usize) -> usize {
     rope.char_to_byte(rope.byte_to_char(byte.min(rope.len_bytes())))
+}
+
+/// The smallest char boundary at or after `byte` (clamped to the text).
+pub fn ceil_char(rope: &Rope, byte: usize) -> usize {
+    let byte = byte.min(rope.len_bytes());
+    let floor = floor_char(rope, byte);
+    if floor == byte {
+        byte
+    } else {
+        rope.char_to_byte(rope.byte_to_char(floor) + 1)
+    }
 }
 
 /// Whether the bytes of `rope` from `start` are `text` (false when they run past the end).
@@ -142,6 +163,19 @@ impl IndentStyle {
         let unit = (2..steps.len()).max_by_key(|&s| (steps[s], s == 4)).filter(|&s| steps[s] > 0).unwrap_or(4);
         IndentStyle::Spaces(unit)
     }
+
+    /// The indentation of the line after `line` (its text up to the cursor): the same,
+    /// one level of this style more after a line that opens a block in `language`.
+    pub fn next_line(self, line: &str, language: Language) -> String {
+        let mut indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        if language.opens_block(line) {
+            match self {
+                IndentStyle::Tabs => indent.push('\t'),
+                IndentStyle::Spaces(n) => indent.extend(std::iter::repeat_n(' ', n)),
+            }
+        }
+        indent
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +189,34 @@ mod tests {
         assert_eq!(line_around(&rope, 2), ("ab".to_owned(), String::new()));
         assert_eq!(line_around(&rope, 99), ("gh".to_owned(), String::new()));
         assert_eq!(line_end(&rope, 5), 9);
+    }
+
+    #[test]
+    fn the_next_line_keeps_the_indentation_or_opens_a_block() {
+        let next = |line, style| IndentStyle::next_line(style, line, Language::Python);
+        assert_eq!(next("    x = 1", IndentStyle::Spaces(4)), "    ");
+        assert_eq!(next("    if x:", IndentStyle::Spaces(4)), "        ");
+        assert_eq!(IndentStyle::Tabs.next_line("\tfn f() {", Language::Rust), "\t\t");
+        assert_eq!(next("y", IndentStyle::Spaces(4)), "");
+        assert_eq!(next("if x:", IndentStyle::Spaces(2)), "  ", "the file's own unit");
+        assert_eq!(IndentStyle::Spaces(4).next_line("match x:", Language::Rust), "", "`:` opens no Rust block");
+    }
+
+    #[test]
+    fn the_word_before_the_cursor_is_found() {
+        let rope = ropey::Rope::from_str("let café_2 = x");
+        assert_eq!(word_start(&rope, 11), 4); // after "café_2"
+        assert_eq!(word_start(&rope, 4), 4); // after a space
+        assert_eq!(word_start(&rope, 0), 0);
+        assert_eq!(word_start(&rope, 999), 14); // clamped to the end, after "x"
+    }
+
+    #[test]
+    fn char_boundaries_round_down_and_up() {
+        let rope = Rope::from_str("aé");
+        assert_eq!((floor_char(&rope, 2), ceil_char(&rope, 2)), (1, 3));
+        assert_eq!((floor_char(&rope, 1), ceil_char(&rope, 1)), (1, 1));
+        assert_eq!((floor_char(&rope, 9), ceil_char(&rope, 9)), (3, 3));
     }
 
     #[test]

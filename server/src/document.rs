@@ -268,8 +268,8 @@ impl Document {
         let start = self.rope.byte_to_char(start_byte);
         let end = self.rope.byte_to_char(old_end);
         let removed: String = self.rope.slice(start..end).into();
-        let start_point = SyntaxEdit::point(&self.rope, start_byte);
-        let old_end_point = SyntaxEdit::point(&self.rope, old_end);
+        // A rope clone shares its nodes: this keeps the old text's points for the edit.
+        let before = self.rope.clone();
         if end > start {
             self.rope.remove(start..end);
         }
@@ -277,14 +277,7 @@ impl Document {
             self.rope.insert(start, text);
         }
         let new_end = start_byte + text.len();
-        self.syntax.edit(SyntaxEdit {
-            start_byte,
-            old_end_byte: old_end,
-            new_end_byte: new_end,
-            start: start_point,
-            old_end: old_end_point,
-            new_end: SyntaxEdit::point(&self.rope, new_end),
-        });
+        self.syntax.edit(SyntaxEdit::between(&before, &self.rope, start_byte, old_end, new_end));
         self.note_edit(start_byte, old_end, new_end);
         (ByteEdit { start: start_byte, old_end, new_end }, removed)
     }

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use infill_context::SyntaxEdit;
+use infill_context::{IndentStyle, SyntaxEdit};
 use tower_lsp::lsp_types::Url;
 
 use crate::cancel::CancelToken;
@@ -39,19 +39,6 @@ impl Speculation {
             }
         }
         token
-    }
-}
-
-/// The indentation of the line after `line` (its text up to the cursor): the same, one
-/// level more after a line that opens a block.
-pub fn next_indent(line: &str) -> String {
-    let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
-    let code = line.trim_end();
-    if code.ends_with([':', '{', '(', '[']) {
-        let unit = if indent.starts_with('\t') { "\t" } else { "    " };
-        indent + unit
-    } else {
-        indent
     }
 }
 
@@ -97,7 +84,7 @@ pub fn speculate(
     let line: String = rope.byte_slice(line_start..cursor).into();
     let last_line = format!("{line}{suggestion}");
     let last_line = last_line.rsplit('\n').next().unwrap_or("");
-    let indent = next_indent(last_line);
+    let indent = IndentStyle::detect(rope, cursor).next_line(last_line, snapshot.language);
     let inserted = format!("{suggestion}\n{indent}");
     let window = Window::of(rope, cursor);
     let at_enter = window.after_typing(&format!("{suggestion}\n"));
@@ -108,14 +95,7 @@ pub fn speculate(
     let mut text = rope.clone();
     text.insert(rope.byte_to_char(cursor), &inserted);
     let new_cursor = cursor + inserted.len();
-    let edit = SyntaxEdit {
-        start_byte: cursor,
-        old_end_byte: cursor,
-        new_end_byte: new_cursor,
-        start: SyntaxEdit::point(rope, cursor),
-        old_end: SyntaxEdit::point(rope, cursor),
-        new_end: SyntaxEdit::point(&text, new_cursor),
-    };
+    let edit = SyntaxEdit::between(rope, &text, cursor, cursor, new_cursor);
     let token = speculation.begin();
     tokio::spawn(async move {
         // The tree of the supposed text (an incremental parse: the same scope headers
@@ -152,17 +132,4 @@ pub fn speculate(
             cache.store(&uri, &at_enter, &format!("{indent}{next}"));
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_indent;
-
-    #[test]
-    fn the_next_line_keeps_the_indentation_or_opens_a_block() {
-        assert_eq!(next_indent("    x = 1"), "    ");
-        assert_eq!(next_indent("    if x:"), "        ");
-        assert_eq!(next_indent("\tfn f() {"), "\t\t");
-        assert_eq!(next_indent("y"), "");
-    }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
+use infill_context::{ceil_char, floor_char};
 use ropey::Rope;
 use tower_lsp::lsp_types::Url;
 
@@ -48,19 +49,6 @@ impl Window {
             cut += 1;
         }
         Window { before: before[cut..].to_owned(), after: self.after.clone() }
-    }
-}
-
-fn floor_char(rope: &Rope, byte: usize) -> usize {
-    rope.char_to_byte(rope.byte_to_char(byte))
-}
-
-fn ceil_char(rope: &Rope, byte: usize) -> usize {
-    let floor = floor_char(rope, byte);
-    if floor == byte {
-        byte
-    } else {
-        rope.char_to_byte(rope.byte_to_char(byte) + 1)
     }
 }
 

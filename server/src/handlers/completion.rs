@@ -27,7 +27,7 @@ pub async fn handle(backend: &Backend, params: CompletionParams) -> Result<Optio
     let encoding = backend.encoding();
     // Popups filter their items by the word before the cursor: the edit starts at that
     // word and repeats it, so the item always matches what was typed.
-    let word_start = word_start(rope, found.cursor);
+    let word_start = infill_context::word_start(rope, found.cursor);
     let language = found.snapshot.language_id.clone();
     let items = found
         .suggestions
@@ -61,32 +61,4 @@ pub async fn handle(backend: &Backend, params: CompletionParams) -> Result<Optio
         })
         .collect();
     Ok(Some(CompletionResponse::List(CompletionList { is_incomplete: true, items })))
-}
-
-/// Byte offset where the identifier ending at `cursor` starts.
-fn word_start(rope: &ropey::Rope, cursor: usize) -> usize {
-    let cursor_char = rope.byte_to_char(cursor.min(rope.len_bytes()));
-    let mut start = cursor_char;
-    while start > 0 {
-        let c = rope.char(start - 1);
-        if !(c.is_alphanumeric() || c == '_') {
-            break;
-        }
-        start -= 1;
-    }
-    rope.char_to_byte(start)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::word_start;
-
-    #[test]
-    fn the_word_before_the_cursor_is_found() {
-        let rope = ropey::Rope::from_str("let café_2 = x");
-        assert_eq!(word_start(&rope, 11), 4); // after "café_2"
-        assert_eq!(word_start(&rope, 4), 4); // after a space
-        assert_eq!(word_start(&rope, 0), 0);
-        assert_eq!(word_start(&rope, 999), 14); // clamped to the end, after "x"
-    }
 }
