@@ -1,8 +1,15 @@
-//! The server's state and the tower-lsp entry points, each a thin call into `handlers`
-//! wrapped in the panic guard.
+//! The tower-lsp entry points: each a thin call into `handlers` with the session, inside
+//! the panic guard.
+//!
+//! Ordering by construction: tower-lsp polls several handlers at once, and only the
+//! order of their first polls follows the order of the messages. So notifications that
+//! change documents (`didOpen`, `didChange`, `didClose`) are applied by plain functions
+//! (`fn(&Session, P)`, which cannot `.await`) run inside that first poll, before the entry
+//! point awaits anything; the document store's entries are never held outside its own
+//! methods. Requests read snapshots.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::Arc;
 
 use tower_lsp::jsonrpc::{self, Result};
 use tower_lsp::lsp_types::{
@@ -12,57 +19,20 @@ use tower_lsp::lsp_types::{
 };
 use tower_lsp::{Client, LanguageServer};
 
-use crate::cancel::InFlight;
 use crate::config::Config;
-use crate::document_store::DocumentStore;
-use crate::engine::slot::EngineSlot;
 use crate::engine::CompletionEngine;
 use crate::handlers;
 use crate::logging::LogControl;
-use crate::panic_guard::PanicReporter;
-use crate::position::PositionEncoding;
-use crate::protocol::{InlineCompletionList, InlineCompletionParams};
+use crate::protocol::{CursorParams, InlineCompletionList, InlineCompletionParams, CURSOR_METHOD};
+use crate::session::Session;
 
-/// Everything the handlers share.
-pub struct Backend {
-    /// The connection back to the editor.
-    pub(crate) client: Client,
-    /// The open buffers.
-    pub(crate) documents: DocumentStore,
-    /// Agreed at `initialize`; UTF-16 until then.
-    pub(crate) encoding: OnceLock<PositionEncoding>,
-    /// Current settings. A std lock: never held across an `.await`.
-    pub(crate) config: RwLock<Config>,
-    /// The completion running for each document.
-    pub(crate) in_flight: InFlight,
-    /// The engine that computes suggestions, and its state.
-    pub(crate) slot: EngineSlot,
-    /// The `(model, threads)` settings last loaded, to load again only on a change.
-    pub(crate) loaded_model: Mutex<Option<(Option<String>, Option<usize>)>>,
-    /// Whether the client answers `workspace/configuration`.
-    pub(crate) pulls_configuration: AtomicBool,
-    /// Whether the client shows `$/progress` (`window.workDoneProgress`).
-    pub(crate) shows_progress: AtomicBool,
-    /// Whether the client asked to shut down (decides the exit code).
-    pub(crate) shutdown_requested: Arc<AtomicBool>,
-    /// Reports caught panics to the user.
-    pub(crate) panics: PanicReporter,
-    /// Changes the log level at run time.
-    pub(crate) log: LogControl,
-    /// The workspace folder (from `initialize`), for paths shown to the model.
-    pub(crate) root: OnceLock<Option<std::path::PathBuf>>,
-    /// Recent answers, for requests that need no model.
-    pub(crate) suggestions: Arc<crate::suggestion_cache::SuggestionCache>,
-    /// Keystroke gaps and answer latencies, for the adaptive delay.
-    pub(crate) pace: crate::typing_pace::TypingPace,
-    /// The next step being computed while a suggestion is shown, or a warm-up.
-    pub(crate) speculation: crate::speculation::Speculation,
-    /// The latest warm-up asked for.
-    pub(crate) warming: crate::warm::Warming,
+/// What tower-lsp calls into: the session and nothing else.
+pub(crate) struct Backend {
+    session: Session,
 }
 
 impl Backend {
-    /// Builds the state for one connection.
+    /// The entry points for one connection.
     pub(crate) fn new(
         client: Client,
         config: Config,
@@ -70,114 +40,79 @@ impl Backend {
         log: LogControl,
         shutdown_requested: Arc<AtomicBool>,
     ) -> Self {
-        Backend {
-            panics: PanicReporter::new(client.clone()),
-            client,
-            documents: DocumentStore::default(),
-            encoding: OnceLock::new(),
-            config: RwLock::new(config),
-            in_flight: InFlight::default(),
-            slot: engine.map_or_else(EngineSlot::empty, EngineSlot::fixed),
-            loaded_model: Mutex::new(None),
-            pulls_configuration: AtomicBool::new(false),
-            shows_progress: AtomicBool::new(false),
-            shutdown_requested,
-            log,
-            root: OnceLock::new(),
-            suggestions: Arc::default(),
-            pace: Default::default(),
-            speculation: Default::default(),
-            warming: Default::default(),
-        }
+        Backend { session: Session::new(client, config, engine, log, shutdown_requested) }
     }
 
-    /// The workspace folder, when the client named one.
-    pub(crate) fn root(&self) -> Option<std::path::PathBuf> {
-        self.root.get().cloned().flatten()
-    }
-
-    /// The negotiated position encoding.
-    pub(crate) fn encoding(&self) -> PositionEncoding {
-        self.encoding.get().copied().unwrap_or_default()
-    }
-
-    /// Whether the client shows `$/progress`.
-    pub(crate) fn work_done_progress(&self) -> bool {
-        self.shows_progress.load(Ordering::Relaxed)
-    }
-
-    /// A copy of the current settings.
-    pub(crate) fn config(&self) -> Config {
-        self.config.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    /// Applies a notification that changes documents now, in the first poll of its
+    /// handler (see the module docs).
+    async fn in_order<P>(&self, method: &str, apply: fn(&Session, P), params: P) {
+        let _ = self.session.panics.guard_now(method, || apply(&self.session, params)).await;
     }
 
     /// `infill/cursor`: where the editor's cursor rests (our clients send it), so the
     /// document's prompt there can be evaluated before the first keystroke.
-    pub async fn cursor(&self, params: crate::protocol::CursorParams) {
-        let _ = self
-            .panics
-            .guard(
-                crate::protocol::CURSOR_METHOD,
-                crate::warm::after_idle(self, params.text_document.uri, Some(params.position)),
-            )
-            .await;
+    pub async fn cursor(&self, params: CursorParams) {
+        let warm = crate::warm::after_idle(&self.session, params.text_document.uri, Some(params.position));
+        let _ = self.session.panics.guard(CURSOR_METHOD, warm).await;
     }
 
     /// `textDocument/inlineCompletion` (LSP 3.18), registered as a custom method.
     pub async fn inline_completion(&self, params: InlineCompletionParams) -> Result<Option<InlineCompletionList>> {
-        self.panics
-            .guard("textDocument/inlineCompletion", handlers::inline_completion::handle(self, params))
-            .await
-            .unwrap_or_else(|| Err(jsonrpc::Error::internal_error()))
+        let answer = handlers::inline_completion::handle(&self.session, params);
+        self.session.panics.guard("textDocument/inlineCompletion", answer).await.unwrap_or_else(internal_error)
     }
+}
+
+/// The answer to a request whose handler panicked.
+fn internal_error<T>() -> Result<T> {
+    Err(jsonrpc::Error::internal_error())
 }
 
 #[tower_lsp::async_trait]
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        self.panics
-            .guard("initialize", async { handlers::initialize::handle(self, params) })
-            .await
-            .unwrap_or_else(|| Err(jsonrpc::Error::internal_error()))
+        let answer =
+            self.session.panics.guard_now("initialize", || handlers::initialize::handle(&self.session, params));
+        answer.await.unwrap_or_else(internal_error)
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        let _ = self.panics.guard("initialized", handlers::initialize::initialized(self)).await;
+        let _ = self.session.panics.guard("initialized", handlers::initialize::initialized(&self.session)).await;
     }
 
     async fn shutdown(&self) -> Result<()> {
-        self.shutdown_requested.store(true, Ordering::SeqCst);
-        handlers::shutdown::handle(self);
+        self.session.shutdown_requested.store(true, Ordering::SeqCst);
+        let _ = self.session.panics.guard_now("shutdown", || handlers::shutdown::handle(&self.session)).await;
         Ok(())
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
-        let _ = self.panics.guard("textDocument/didOpen", handlers::did_open::handle(self, params)).await;
+        let uri = params.text_document.uri.clone();
+        self.in_order("textDocument/didOpen", handlers::did_open::handle, params).await;
+        // Warm the document's cache once the editor is quiet.
+        let _ =
+            self.session.panics.guard("textDocument/didOpen", crate::warm::after_idle(&self.session, uri, None)).await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let _ = self.panics.guard("textDocument/didChange", async { handlers::did_change::handle(self, params) }).await;
+        self.in_order("textDocument/didChange", handlers::did_change::handle, params).await;
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        let _ = self.panics.guard("textDocument/didSave", async { handlers::did_save::handle(self, params) }).await;
+        self.in_order("textDocument/didSave", handlers::did_save::handle, params).await;
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let _ = self.panics.guard("textDocument/didClose", async { handlers::did_close::handle(self, params) }).await;
+        self.in_order("textDocument/didClose", handlers::did_close::handle, params).await;
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let _ = self
-            .panics
-            .guard("workspace/didChangeConfiguration", handlers::did_change_configuration::handle(self, params))
-            .await;
+        let apply = handlers::did_change_configuration::handle(&self.session, params);
+        let _ = self.session.panics.guard("workspace/didChangeConfiguration", apply).await;
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        self.panics
-            .guard("textDocument/completion", handlers::completion::handle(self, params))
-            .await
-            .unwrap_or_else(|| Err(jsonrpc::Error::internal_error()))
+        let answer = handlers::completion::handle(&self.session, params);
+        self.session.panics.guard("textDocument/completion", answer).await.unwrap_or_else(internal_error)
     }
 }

@@ -1,6 +1,5 @@
-//! One module per LSP method. Notification handlers that mutate documents do all their
-//! work before their first `.await`, because tower-lsp polls several handlers at once
-//! and only the order of their first polls follows the order of the messages.
+//! One module per LSP method, each taking the `Session`. Handlers of notifications that
+//! change documents are plain functions, so they cannot `.await` (see `backend`).
 
 pub mod completion;
 pub mod did_change;

@@ -1,14 +1,16 @@
 //! Infill's language server.
 //!
 //! [`serve_stdio`] runs the server over standard input and output. Inside, the
-//! [`transport`] frames messages and shields tower-lsp from bad input, `Backend` holds
-//! the state tower-lsp calls into, `handlers` has one module per LSP method, and the
-//! [`document_store`] keeps every open buffer as a rope addressed through [`position`].
-//! Suggestions come from a [`engine::CompletionEngine`].
+//! `transport` frames messages and shields tower-lsp from bad input, `backend` has the
+//! entry points tower-lsp calls, `handlers` one module per LSP method over the
+//! `session` (the state they share), and the [`document_store`] keeps every open buffer
+//! as a rope addressed through [`position`]. Suggestions come from a
+//! [`engine::CompletionEngine`]. The public modules are what the binary, the tests and
+//! the benchmarks use.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod backend;
-pub mod cancel;
+mod cancel;
 mod capabilities;
 mod change_history;
 pub mod cli;
@@ -22,13 +24,14 @@ pub mod logging;
 mod model_loader;
 mod panic_guard;
 pub mod position;
-pub mod protocol;
-pub mod request_context;
-pub mod speculation;
-pub mod suggestion_cache;
-pub mod transport;
-pub mod typing_pace;
-pub mod warm;
+mod protocol;
+mod request_context;
+mod session;
+mod speculation;
+mod suggestion_cache;
+mod transport;
+mod typing_pace;
+mod warm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -14,43 +14,43 @@ use tower_lsp::lsp_types::{
     WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
-use crate::backend::Backend;
 use crate::engine::model_engine::ModelEngine;
 use crate::engine::slot::EngineState;
 use crate::engine::NoModel;
+use crate::session::Session;
 
 /// The custom notification carrying the engine state.
 pub const STATUS_METHOD: &str = "infill/status";
 
 /// Loads (or unloads) the model the settings name, unless it is already the one in use.
-pub async fn apply_model_setting(backend: &Backend) {
-    if !backend.slot.loads_models() {
+pub async fn apply_model_setting(session: &Session) {
+    if !session.slot.loads_models() {
         return;
     }
-    let config = backend.config();
+    let config = session.config();
     // No model named: use the default one if `infill-ls fetch` already downloaded it.
     let wanted = config.model.clone().or_else(|| {
         ModelSource::parse(infill_model::DEFAULT_MODEL).cached().map(|_| infill_model::DEFAULT_MODEL.to_owned())
     });
     let key = (wanted.clone(), config.threads);
     {
-        let mut loaded = backend.loaded_model.lock().unwrap_or_else(|p| p.into_inner());
+        let mut loaded = session.loaded_model.lock().unwrap_or_else(|p| p.into_inner());
         if loaded.as_ref() == Some(&key) {
             return;
         }
         *loaded = Some(key);
     }
     let Some(reference) = wanted else {
-        backend.slot.set(Arc::new(NoModel), EngineState::NoModel);
-        publish(backend).await;
+        session.slot.set(Arc::new(NoModel), EngineState::NoModel);
+        publish(session).await;
         let message = "Infill has no model, so it suggests nothing. Set the `model` setting to a .gguf file, \
                        or run `infill-ls fetch` to download the default model (Qwen2.5-Coder 0.5B) and point `model` at it.";
         tracing::warn!("{message}");
-        backend.client.show_message(MessageType::WARNING, message).await;
+        session.client.show_message(MessageType::WARNING, message).await;
         return;
     };
-    backend.slot.set(Arc::new(NoModel), EngineState::Loading { model: reference.clone() });
-    publish(backend).await;
+    session.slot.set(Arc::new(NoModel), EngineState::Loading { model: reference.clone() });
+    publish(session).await;
     let options = EngineOptions {
         threads: config.threads.unwrap_or_else(infill_model::engine::physical_cores),
         ..EngineOptions::default()
@@ -60,8 +60,8 @@ pub async fn apply_model_setting(backend: &Backend) {
     // Download progress crosses from the blocking thread to `$/progress` here.
     let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel::<DownloadProgress>();
     let reporter = tokio::spawn(report_download(
-        backend.client.clone(),
-        backend.work_done_progress(),
+        session.client.clone(),
+        session.work_done_progress(),
         reference.clone(),
         progress_rx,
     ));
@@ -86,7 +86,7 @@ pub async fn apply_model_setting(backend: &Backend) {
     .unwrap_or_else(|e| Err(format!("the loader stopped: {e}")));
     let _ = reporter.await;
     // A newer setting may have started another load meanwhile: keep only the latest.
-    let latest = backend.loaded_model.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let latest = session.loaded_model.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let still_wanted = latest.is_some_and(|(model, _)| model.as_deref() == Some(reference.as_str()));
     if !still_wanted {
         return;
@@ -96,17 +96,17 @@ pub async fn apply_model_setting(backend: &Backend) {
             let engine = ModelEngine::new(Arc::new(engine));
             let name = engine.model_name().to_owned();
             tracing::info!(model = %reference, ms = started.elapsed().as_millis() as u64, "model {name} loaded");
-            backend.suggestions.clear(); // answers of another model
-            backend.documents.forget_prompt_starts(); // prompt heads in another vocabulary
-            backend.slot.set(Arc::new(engine), EngineState::Ready { model: reference, name });
+            session.suggestions.clear(); // answers of another model
+            session.documents.forget_prompt_starts(); // prompt heads in another vocabulary
+            session.slot.set(Arc::new(engine), EngineState::Ready { model: reference, name });
         }
         Err(message) => {
             tracing::error!("cannot load the model: {message}");
-            backend.client.show_message(MessageType::ERROR, format!("Infill cannot load its model: {message}")).await;
-            backend.slot.set(Arc::new(NoModel), EngineState::Error { model: reference, message });
+            session.client.show_message(MessageType::ERROR, format!("Infill cannot load its model: {message}")).await;
+            session.slot.set(Arc::new(NoModel), EngineState::Error { model: reference, message });
         }
     }
-    publish(backend).await;
+    publish(session).await;
 }
 
 /// Turns download progress into `$/progress` (when the client shows it) and the log.
@@ -163,9 +163,9 @@ fn progress_params(token: &NumberOrString, value: WorkDoneProgress) -> ProgressP
 }
 
 /// Sends the current state as `infill/status`.
-pub async fn publish(backend: &Backend) {
-    let state = serde_json::to_value(backend.slot.state()).unwrap_or_else(|_| json!({ "state": "error" }));
-    backend.client.send_notification::<StatusNotification>(state).await;
+pub async fn publish(session: &Session) {
+    let state = serde_json::to_value(session.slot.state()).unwrap_or_else(|_| json!({ "state": "error" }));
+    session.client.send_notification::<StatusNotification>(state).await;
 }
 
 /// `infill/status`: `{ "state": "noModel" | "loading" | "ready" | "error", ... }`.

@@ -38,19 +38,28 @@ impl PanicReporter {
 
     /// Runs `fut`; if it panics, reports it and returns `None`.
     pub async fn guard<T>(&self, what: &str, fut: impl Future<Output = T>) -> Option<T> {
-        match AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(value) => Some(value),
-            Err(_) => {
-                tracing::error!("`{what}` failed with an internal error; the server keeps running");
-                if !self.shown.swap(true, Ordering::Relaxed) {
-                    let message = format!(
-                        "Infill hit an internal error while handling `{what}` and recovered. \
-                         Details are in the Infill log; please report them."
-                    );
-                    self.client.show_message(MessageType::ERROR, message).await;
-                }
-                None
+        let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+        self.outcome(what, outcome).await
+    }
+
+    /// Runs `work` at once, before the returned future's first `.await`; if it panics,
+    /// reports it and returns `None`.
+    pub async fn guard_now<T>(&self, what: &str, work: impl FnOnce() -> T) -> Option<T> {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(work));
+        self.outcome(what, outcome).await
+    }
+
+    async fn outcome<T>(&self, what: &str, outcome: std::thread::Result<T>) -> Option<T> {
+        if outcome.is_err() {
+            tracing::error!("`{what}` failed with an internal error; the server keeps running");
+            if !self.shown.swap(true, Ordering::Relaxed) {
+                let message = format!(
+                    "Infill hit an internal error while handling `{what}` and recovered. \
+                     Details are in the Infill log; please report them."
+                );
+                self.client.show_message(MessageType::ERROR, message).await;
             }
         }
+        outcome.ok()
     }
 }

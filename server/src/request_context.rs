@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use tower_lsp::lsp_types::Url;
 
-use crate::backend::Backend;
 use crate::config::Config;
 use crate::document::Snapshot;
 use crate::engine::{OtherDocument, RequestContext};
+use crate::session::Session;
 
 /// Longest one parse may take (a first parse of a large file; edits take far less).
 pub const PARSE_LIMIT: Duration = Duration::from_millis(150);
@@ -38,9 +38,9 @@ pub fn repo_name(root: Option<&Path>) -> Option<String> {
 }
 
 /// Parses the request's document and the other open ones and gathers the context.
-pub async fn gather(backend: &Backend, uri: &Url, snapshot: &Snapshot, config: &Config) -> RequestContext {
-    let root: Option<PathBuf> = backend.root();
-    let others = backend.documents.others(uri, MAX_OTHER_DOCUMENTS);
+pub async fn gather(session: &Session, uri: &Url, snapshot: &Snapshot, config: &Config) -> RequestContext {
+    let root: Option<PathBuf> = session.root();
+    let others = session.documents.others(uri, MAX_OTHER_DOCUMENTS);
     let current = snapshot.clone();
     let parsed = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + TOTAL_PARSE_LIMIT;
@@ -75,11 +75,11 @@ pub async fn gather(backend: &Backend, uri: &Url, snapshot: &Snapshot, config: &
     if own.stats.timed_out {
         tracing::info!(%uri, "parsing took longer than {PARSE_LIMIT:?}: this document is completed without a syntax tree");
     }
-    backend.documents.store_syntax(uri, &own);
+    session.documents.store_syntax(uri, &own);
     context.tree = own.tree().cloned();
     for (other_uri, snap, parsed, keep) in others {
         if keep {
-            backend.documents.store_syntax(&other_uri, &parsed);
+            session.documents.store_syntax(&other_uri, &parsed);
         }
         context.others.push(OtherDocument {
             path: display_path(&other_uri, root.as_deref()),

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use tower_lsp::lsp_types::{Position, Url};
 
-use crate::backend::Backend;
 use crate::engine::CompletionRequest;
 use crate::position::position_to_byte;
+use crate::session::Session;
 
 /// How long the editor must stay quiet before warming starts.
 pub const WARM_IDLE: Duration = Duration::from_millis(300);
@@ -26,20 +26,20 @@ pub struct Warming {
 
 /// Waits for the editor to be quiet, then evaluates the prompt for `uri` at `cursor`
 /// (the document's start when `None`) in the background.
-pub async fn after_idle(backend: &Backend, uri: Url, cursor: Option<Position>) {
-    let generation = backend.warming.generation.fetch_add(1, Ordering::AcqRel) + 1;
+pub async fn after_idle(session: &Session, uri: Url, cursor: Option<Position>) {
+    let generation = session.warming.generation.fetch_add(1, Ordering::AcqRel) + 1;
     tokio::time::sleep(WARM_IDLE).await;
-    if backend.warming.generation.load(Ordering::Acquire) != generation {
+    if session.warming.generation.load(Ordering::Acquire) != generation {
         return; // a newer place to warm
     }
-    let config = backend.config();
-    let Some(snapshot) = backend.documents.snapshot(&uri) else { return };
+    let config = session.config();
+    let Some(snapshot) = session.documents.snapshot(&uri) else { return };
     if !config.enable || snapshot.edited_at.is_some_and(|at| at.elapsed() < WARM_IDLE) {
         return; // the user is typing: requests do the work
     }
-    let cursor = cursor.map_or(0, |p| position_to_byte(&snapshot.rope, p, backend.encoding()));
-    let token = backend.speculation.begin();
-    let context = crate::request_context::gather(backend, &uri, &snapshot, &config).await;
+    let cursor = cursor.map_or(0, |p| position_to_byte(&snapshot.rope, p, session.encoding()));
+    let token = session.speculation.begin();
+    let context = crate::request_context::gather(session, &uri, &snapshot, &config).await;
     if token.is_cancelled() {
         return;
     }
@@ -56,11 +56,11 @@ pub async fn after_idle(backend: &Backend, uri: Url, cursor: Option<Position>) {
         cache_reuse: config.cache_reuse,
         drafts: 0,
     };
-    let engine = backend.slot.current();
+    let engine = session.slot.current();
     match engine.complete(request, token).await {
         Ok(completion) => {
             if let Some(anchor) = completion.prefix_start {
-                backend.documents.set_prompt_start(&uri, snapshot.version, anchor);
+                session.documents.set_prompt_start(&uri, snapshot.version, anchor);
             }
             if let Some(t) = completion.timings {
                 tracing::debug!(%uri, cursor, evaluated = t.evaluated_tokens, reused = t.reused_tokens, prefill_ms = t.prefill_ms, stop = ?t.stop, "warmed");
@@ -72,6 +72,6 @@ pub async fn after_idle(backend: &Backend, uri: Url, cursor: Option<Position>) {
 
 /// Counts a request as activity: a warm-up scheduled before it is abandoned (the
 /// request does the work).
-pub fn note_request(backend: &Backend) {
-    backend.warming.generation.fetch_add(1, Ordering::AcqRel);
+pub fn note_request(session: &Session) {
+    session.warming.generation.fetch_add(1, Ordering::AcqRel);
 }

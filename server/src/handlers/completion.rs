@@ -8,23 +8,23 @@ use tower_lsp::lsp_types::{
 };
 
 use super::suggest::suggest;
-use crate::backend::Backend;
 use crate::position::byte_to_position;
+use crate::session::Session;
 
 /// Longest label shown in the popup, in chars.
 const LABEL_CHARS: usize = 80;
 
 /// Answers a completion request: one item per suggestion.
-pub async fn handle(backend: &Backend, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+pub async fn handle(session: &Session, params: CompletionParams) -> Result<Option<CompletionResponse>> {
     let position = params.text_document_position;
     let invoked =
         params.context.as_ref().is_some_and(|c| c.trigger_kind == tower_lsp::lsp_types::CompletionTriggerKind::INVOKED);
     let empty = CompletionResponse::List(CompletionList { is_incomplete: true, items: Vec::new() });
-    let Ok(found) = suggest(backend, &position.text_document.uri, position.position, invoked).await else {
+    let Ok(found) = suggest(session, &position.text_document.uri, position.position, invoked).await else {
         return Ok(Some(empty));
     };
     let rope = &found.snapshot.rope;
-    let encoding = backend.encoding();
+    let encoding = session.encoding();
     // Popups filter their items by the word before the cursor: the edit starts at that
     // word and repeats it, so the item always matches what was typed.
     let word_start = infill_context::word_start(rope, found.cursor);

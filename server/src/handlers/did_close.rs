@@ -2,14 +2,14 @@
 
 use tower_lsp::lsp_types::DidCloseTextDocumentParams;
 
-use crate::backend::Backend;
+use crate::session::Session;
 
 /// Handles `didClose`.
-pub fn handle(backend: &Backend, params: DidCloseTextDocumentParams) {
+pub fn handle(session: &Session, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
-    backend.in_flight.cancel(&uri);
-    backend.pace.forget(&uri);
-    if !backend.documents.close(&uri) {
+    session.in_flight.cancel(&uri);
+    session.pace.forget(&uri);
+    if !session.documents.close(&uri) {
         tracing::warn!(%uri, "didClose for a document that is not open");
     }
 }

@@ -1,15 +1,13 @@
-//! `textDocument/didOpen`: start tracking a buffer, and warm its cache once the editor
-//! is quiet.
+//! `textDocument/didOpen`: start tracking a buffer (the backend then warms its cache
+//! once the editor is quiet).
 
 use tower_lsp::lsp_types::DidOpenTextDocumentParams;
 
-use crate::backend::Backend;
+use crate::session::Session;
 
-/// Handles `didOpen`: the document is stored before the first `.await` (see the module
-/// docs of `handlers`); the warm-up waits for quiet.
-pub async fn handle(backend: &Backend, params: DidOpenTextDocumentParams) {
+/// Handles `didOpen`.
+pub fn handle(session: &Session, params: DidOpenTextDocumentParams) {
     let doc = params.text_document;
     tracing::debug!(uri = %doc.uri, version = doc.version, language = %doc.language_id, bytes = doc.text.len(), "didOpen");
-    backend.documents.open(doc.uri.clone(), &doc.text, doc.version, &doc.language_id);
-    crate::warm::after_idle(backend, doc.uri, None).await;
+    session.documents.open(doc.uri, &doc.text, doc.version, &doc.language_id);
 }

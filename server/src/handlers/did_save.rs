@@ -2,10 +2,10 @@
 
 use tower_lsp::lsp_types::DidSaveTextDocumentParams;
 
-use crate::backend::Backend;
+use crate::session::Session;
 
 /// Handles `didSave`.
-pub fn handle(backend: &Backend, params: DidSaveTextDocumentParams) {
-    let version = backend.documents.version(&params.text_document.uri);
+pub fn handle(session: &Session, params: DidSaveTextDocumentParams) {
+    let version = session.documents.version(&params.text_document.uri);
     tracing::debug!(uri = %params.text_document.uri, ?version, "didSave");
 }

@@ -4,21 +4,21 @@ use tower_lsp::jsonrpc::Result;
 use tower_lsp::lsp_types::Range;
 
 use super::suggest::suggest;
-use crate::backend::Backend;
 use crate::position::byte_to_position;
 use crate::protocol::{InlineCompletionItem, InlineCompletionList, InlineCompletionParams};
+use crate::session::Session;
 
 /// `InlineCompletionTriggerKind.Invoked`.
 const INVOKED: u8 = 1;
 
 /// Answers an inline completion request; an empty list when there is nothing to show.
-pub async fn handle(backend: &Backend, params: InlineCompletionParams) -> Result<Option<InlineCompletionList>> {
+pub async fn handle(session: &Session, params: InlineCompletionParams) -> Result<Option<InlineCompletionList>> {
     let uri = &params.text_document.uri;
     let invoked = params.context.as_ref().is_some_and(|c| c.trigger_kind == INVOKED);
-    let Ok(found) = suggest(backend, uri, params.position, invoked).await else {
+    let Ok(found) = suggest(session, uri, params.position, invoked).await else {
         return Ok(Some(InlineCompletionList::default()));
     };
-    let encoding = backend.encoding();
+    let encoding = session.encoding();
     let rope = &found.snapshot.rope;
     let items = found
         .suggestions

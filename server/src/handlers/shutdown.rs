@@ -1,9 +1,9 @@
 //! `shutdown`: stop computing. tower-lsp refuses later requests and answers `exit`.
 
-use crate::backend::Backend;
+use crate::session::Session;
 
 /// Handles `shutdown`.
-pub fn handle(backend: &Backend) {
-    backend.in_flight.cancel_all();
-    tracing::info!(open_documents = backend.documents.len(), "shutdown requested");
+pub fn handle(session: &Session) {
+    session.in_flight.cancel_all();
+    tracing::info!(open_documents = session.documents.len(), "shutdown requested");
 }

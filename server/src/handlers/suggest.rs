@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use tower_lsp::lsp_types::{Position, Url};
 
-use crate::backend::Backend;
 use crate::cancel::{CancelToken, Ticket};
 use crate::config::Config;
 use crate::document::Snapshot;
 use crate::engine::{Completion, CompletionRequest, RequestContext, Suggestion, Timings};
 use crate::position::position_to_byte;
 use crate::protocol::{AnswerSource, DidComplete, DidCompleteParams, NoAnswer};
+use crate::session::Session;
 use crate::speculation::{speculate, Accepted};
 use crate::suggestion_cache::{Hit, Window};
 
@@ -43,22 +43,22 @@ struct Answer {
 
 /// Computes suggestions at `position`, or says why there are none; either way the
 /// client hears of it through `infill/didComplete`.
-pub async fn suggest(backend: &Backend, uri: &Url, position: Position, invoked: bool) -> Result<Suggested, NoAnswer> {
+pub async fn suggest(session: &Session, uri: &Url, position: Position, invoked: bool) -> Result<Suggested, NoAnswer> {
     let received = Instant::now();
-    let (version, result) = match Request::start(backend, uri, position, invoked) {
+    let (version, result) = match Request::start(session, uri, position, invoked) {
         Ok(request) => (Some(request.snapshot.version), request.answer(received).await),
-        Err(reason) => (backend.documents.version(uri), Err(reason)),
+        Err(reason) => (session.documents.version(uri), Err(reason)),
     };
     if let Err(reason) = result {
         tracing::debug!(%uri, ?version, ?reason, "no answer");
     }
-    notify(backend, uri, version, &result, received).await;
+    notify(session, uri, version, &result, received).await;
     result.map(|answer| answer.suggested)
 }
 
 /// One request between its start and its answer.
 struct Request<'a> {
-    backend: &'a Backend,
+    session: &'a Session,
     uri: &'a Url,
     config: Config,
     snapshot: Snapshot,
@@ -73,18 +73,18 @@ struct Request<'a> {
 impl<'a> Request<'a> {
     /// Takes the document's snapshot and supersedes its previous request; whatever was
     /// being speculated or warmed stops, since real requests come first.
-    fn start(backend: &'a Backend, uri: &'a Url, position: Position, invoked: bool) -> Result<Self, NoAnswer> {
-        let config = backend.config();
+    fn start(session: &'a Session, uri: &'a Url, position: Position, invoked: bool) -> Result<Self, NoAnswer> {
+        let config = session.config();
         if !config.enable {
             return Err(NoAnswer::Disabled);
         }
-        let snapshot = backend.documents.snapshot(uri).ok_or(NoAnswer::NotOpen)?;
-        let cursor = position_to_byte(&snapshot.rope, position, backend.encoding());
-        backend.speculation.preempt();
-        crate::warm::note_request(backend);
-        let ticket = backend.in_flight.begin(uri);
+        let snapshot = session.documents.snapshot(uri).ok_or(NoAnswer::NotOpen)?;
+        let cursor = position_to_byte(&snapshot.rope, position, session.encoding());
+        session.speculation.preempt();
+        crate::warm::note_request(session);
+        let ticket = session.in_flight.begin(uri);
         let window = Window::of(&snapshot.rope, cursor);
-        Ok(Request { backend, uri, config, snapshot, cursor, window, invoked, ticket })
+        Ok(Request { session, uri, config, snapshot, cursor, window, invoked, ticket })
     }
 
     /// The answer: from the cache, else from the engine.
@@ -92,7 +92,7 @@ impl<'a> Request<'a> {
         if let Some(answer) = self.cached() {
             return Ok(answer);
         }
-        let delay = self.backend.pace.delay(self.uri, self.config.completion_delay);
+        let delay = self.session.pace.delay(self.uri, self.config.completion_delay);
         if !wait(delay, &self.ticket.token).await {
             return Err(NoAnswer::Superseded);
         }
@@ -110,7 +110,7 @@ impl<'a> Request<'a> {
     /// An answer that needs no model: this state answered before, or the user typed the
     /// start of an earlier suggestion.
     fn cached(&self) -> Option<Answer> {
-        let (text, source) = match self.backend.suggestions.lookup(self.uri, &self.window)? {
+        let (text, source) = match self.session.suggestions.lookup(self.uri, &self.window)? {
             Hit::Exact(text) => (text, AnswerSource::Cache),
             Hit::TypedAhead { rest, .. } => (rest, AnswerSource::TypedAhead),
         };
@@ -123,8 +123,8 @@ impl<'a> Request<'a> {
     /// Gathers the context and asks the engine; an answer no longer for the text on
     /// screen is dropped.
     async fn ask_engine(&self, received: Instant) -> Result<(RequestContext, Completion), NoAnswer> {
-        let (backend, uri, config) = (self.backend, self.uri, &self.config);
-        let context = crate::request_context::gather(backend, uri, &self.snapshot, config).await;
+        let (session, uri, config) = (self.session, self.uri, &self.config);
+        let context = crate::request_context::gather(session, uri, &self.snapshot, config).await;
         if self.ticket.token.is_cancelled() {
             return Err(NoAnswer::Superseded);
         }
@@ -141,11 +141,11 @@ impl<'a> Request<'a> {
             cache_reuse: config.cache_reuse,
             drafts: config.drafts,
         };
-        let result = backend.slot.current().complete(request, self.ticket.token.clone()).await;
+        let result = session.slot.current().complete(request, self.ticket.token.clone()).await;
         if self.ticket.token.is_cancelled() {
             return Err(NoAnswer::Superseded);
         }
-        if backend.documents.version(uri) != Some(self.snapshot.version) {
+        if session.documents.version(uri) != Some(self.snapshot.version) {
             return Err(NoAnswer::Stale);
         }
         let completion = result.map_err(|e| {
@@ -159,9 +159,9 @@ impl<'a> Request<'a> {
     /// answer itself when the model finished it (one cut short by time is asked again,
     /// and the engine goes on from where it stopped).
     fn keep(&self, completion: &Completion, received: Instant) {
-        let (backend, uri) = (self.backend, self.uri);
+        let (session, uri) = (self.session, self.uri);
         if let Some(anchor) = &completion.prefix_start {
-            backend.documents.set_prompt_start(uri, self.snapshot.version, anchor.clone());
+            session.documents.set_prompt_start(uri, self.snapshot.version, anchor.clone());
         }
         let Some(t) = &completion.timings else { return };
         tracing::debug!(
@@ -169,9 +169,9 @@ impl<'a> Request<'a> {
             generated = t.generated_tokens, prefill_ms = t.prefill_ms, ttft_ms = t.ttft_ms, decode_ms = t.decode_ms,
             engine_ms = t.engine_ms, stop = ?t.stop, "completion"
         );
-        backend.pace.answered(received.elapsed().as_secs_f64() * 1e3);
+        session.pace.answered(received.elapsed().as_secs_f64() * 1e3);
         if t.is_final() {
-            backend.suggestions.store(uri, &self.window, first_text(completion));
+            session.suggestions.store(uri, &self.window, first_text(completion));
         }
     }
 
@@ -196,8 +196,8 @@ impl<'a> Request<'a> {
             cache_reuse: self.config.cache_reuse,
             drafts: self.config.drafts,
         };
-        let backend = self.backend;
-        speculate(&backend.speculation, backend.slot.current(), Arc::clone(&backend.suggestions), accepted);
+        let session = self.session;
+        speculate(&session.speculation, session.slot.current(), Arc::clone(&session.suggestions), accepted);
     }
 }
 
@@ -220,7 +220,7 @@ async fn wait(delay: Duration, token: &CancelToken) -> bool {
 
 /// Sends `infill/didComplete` for a request, answered or not.
 async fn notify(
-    backend: &Backend,
+    session: &Session,
     uri: &Url,
     version: Option<i32>,
     result: &Result<Answer, NoAnswer>,
@@ -237,5 +237,5 @@ async fn notify(
         total_ms: received.elapsed().as_secs_f64() * 1e3,
         timings: answer.and_then(|a| a.timings.clone()).unwrap_or_default(),
     };
-    backend.client.send_notification::<DidComplete>(params).await;
+    session.client.send_notification::<DidComplete>(params).await;
 }
