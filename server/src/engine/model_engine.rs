@@ -156,6 +156,7 @@ impl CompletionEngine for ModelEngine {
             let prefix_start = prompt.prefix_anchor.clone();
             let (tx, rx) = tokio::sync::oneshot::channel::<Report>();
             let mut tx = Some(tx);
+            let mut evaluating = false;
             let finisher = prompt.finisher.clone();
             let job = Job {
                 slot,
@@ -170,12 +171,18 @@ impl CompletionEngine for ModelEngine {
                 drafts,
                 cache_reuse,
                 cancel: cancel.flag(),
-                events: Box::new(move |event| {
-                    if let Event::Done(report) = event {
+                events: Box::new(move |event| match event {
+                    // Once per job: the log (and the tests) can see the evaluation under way.
+                    Event::Prefill { evaluated, total } if !evaluating => {
+                        evaluating = true;
+                        tracing::debug!(evaluated, total, "evaluating the prompt");
+                    }
+                    Event::Done(report) => {
                         if let Some(tx) = tx.take() {
                             let _ = tx.send(report);
                         }
                     }
+                    _ => {}
                 }),
             };
             engine.submit(job).map_err(|e| anyhow!(e))?;

@@ -20,6 +20,13 @@ fn did_complete(client: &mut Client, uri: &str, version: i64) -> Value {
         .clone()
 }
 
+/// Waits for the server's log line that starts with `start` (`window/logMessage`);
+/// whether it came.
+fn log_line(client: &mut Client, start: &str) -> bool {
+    let message = |m: &Value| m["params"]["message"].as_str().is_some_and(|s| s.starts_with(start));
+    client.wait_for(Duration::from_secs(60), |m| m["method"] == "window/logMessage" && message(m)).is_some()
+}
+
 #[test]
 fn typing_along_a_suggestion_is_answered_without_the_engine() {
     let mut client = scripted(300, &[]);
@@ -77,7 +84,7 @@ fn accepting_a_line_and_pressing_enter_shows_the_next_line_at_once() {
     client.open(uri, "python", 1, text);
     let shown = inline(&mut client, uri, 0, 9);
     // The user reads the suggestion while the next line is speculated.
-    std::thread::sleep(Duration::from_millis(600));
+    assert!(log_line(&mut client, "speculated the next line"), "no speculation; stderr:\n{}", client.stderr());
     let accepted = format!("{}\n", shown[0]);
     client.change(uri, 2, [0, 9, 0, 9], &accepted);
     let started = Instant::now();
@@ -107,8 +114,8 @@ fn cancelling_a_long_prompt_frees_the_engine_within_a_layer() {
     let line = 151;
     client.open(uri, "python", 1, &text);
     let long = request_inline(&mut client, uri, line, 4);
-    std::thread::sleep(Duration::from_millis(400)); // inside the prompt's evaluation
-                                                    // A keystroke supersedes it; the new request must not wait for the old prefill.
+    assert!(log_line(&mut client, "evaluating the prompt"), "no evaluation; stderr:\n{}", client.stderr());
+    // Inside the prompt's evaluation, a keystroke supersedes it; the new request must not wait for the old prefill.
     client.change(uri, 2, [line, 4, line, 4], "p");
     let next = request_inline(&mut client, uri, line, 5);
     let old = client.response(json!(long));
@@ -173,10 +180,7 @@ fn a_document_warmed_where_the_cursor_rests_answers_its_first_keystroke_without_
         "infill/cursor",
         json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": 4 } }),
     );
-    let warmed = client.wait_for(Duration::from_secs(60), |m| {
-        m["method"] == "window/logMessage" && m["params"]["message"].as_str().is_some_and(|s| s.starts_with("warmed"))
-    });
-    assert!(warmed.is_some(), "no warm-up; stderr:\n{}", client.stderr());
+    assert!(log_line(&mut client, "warmed"), "no warm-up; stderr:\n{}", client.stderr());
     client.change(uri, 2, [line, 4, line, 4], "r");
     request_inline(&mut client, uri, line, 5);
     let t = did_complete(&mut client, uri, 2);
