@@ -9,6 +9,7 @@ use tree_sitter::{Node, Tree};
 
 use crate::language::Language;
 use crate::text::is_word;
+use crate::PromptInput;
 
 /// Lines above the cursor whose names are looked up.
 const LINES_ABOVE: usize = 30;
@@ -64,16 +65,11 @@ pub struct Snippet {
     pub line: usize,
 }
 
-/// Snippets for a cursor in `rope`, best first. `others` should list the most
+/// Snippets for the input's cursor, best first. Its `others` should list the most
 /// recently edited buffers first.
-pub fn gather(
-    rope: &Rope,
-    cursor: usize,
-    language: Language,
-    tree: Option<&Tree>,
-    others: &[OtherFile<'_>],
-) -> Vec<Snippet> {
-    let mut snippets = definitions(rope, cursor, language, tree, others);
+pub(crate) fn gather(input: &PromptInput<'_>) -> Vec<Snippet> {
+    let others = input.others;
+    let mut snippets = definitions(input);
     let mut seen: HashSet<(String, usize)> = snippets.iter().map(|s| (s.path.clone(), s.line)).collect();
     for other in others {
         if snippets.iter().filter(|s| s.kind == SnippetKind::RecentEdit).count() >= MAX_EDITS {
@@ -131,13 +127,8 @@ fn with_docs(rope: &Rope, line: usize) -> usize {
     first
 }
 
-fn definitions(
-    rope: &Rope,
-    cursor: usize,
-    language: Language,
-    tree: Option<&Tree>,
-    others: &[OtherFile<'_>],
-) -> Vec<Snippet> {
+fn definitions(input: &PromptInput<'_>) -> Vec<Snippet> {
+    let PromptInput { rope, cursor, language, tree, others, .. } = *input;
     if others.iter().all(|o| o.tree.is_none()) {
         return Vec::new();
     }

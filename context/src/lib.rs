@@ -17,7 +17,7 @@
 
 mod brackets;
 mod budget;
-pub mod cross_file;
+mod cross_file;
 mod finish;
 mod language;
 mod prompt;

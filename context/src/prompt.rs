@@ -290,7 +290,7 @@ pub fn build(
         asm.special(tokens.bos);
     }
     // Other files, within their share.
-    let candidates = cross_file::gather(input.rope, cursor, input.language, input.tree, input.others);
+    let candidates = cross_file::gather(input);
     let cross_budget = (options.budget as f32 * options.cross_file_share) as usize;
     let sections = fit_sections(tokenizer, layout, comment, &candidates, cross_budget)?;
     let snippets: Vec<Snippet> = sections.iter().flat_map(|s| s.snippets.clone()).collect();

@@ -41,9 +41,8 @@ pub enum FileLayout {
 
 /// How a family spells its fill-in-the-middle tokens.
 struct Spelling {
-    prefix: &'static str,
-    suffix: &'static str,
-    middle: &'static str,
+    /// Prefix, suffix and middle.
+    fim: [&'static str; 3],
     pad: Option<&'static str>,
     /// Tells apart families that share the three FIM spellings.
     marker: Option<&'static str>,
@@ -56,97 +55,54 @@ struct Row {
     format: PromptFormat,
     /// The name users write in settings.
     name: &'static str,
-    /// Whether the suffix is part of the prompt.
-    fim: bool,
     /// How files are written when the vocabulary has the tokens; path comments otherwise.
     layout: FileLayout,
     /// The family's token spellings, for the families that have their own.
-    spelling: Option<Spelling>,
+    spelling: Option<&'static Spelling>,
 }
 
 /// Every format (facts from each family's model card and tokenizer configuration).
-/// Rows sharing FIM spellings are told apart by their marker: the row with a marker
-/// comes first.
-const ROWS: &[Row] = &[
-    Row {
-        format: PromptFormat::CodeGemma,
-        name: "codegemma",
-        fim: true,
-        layout: FileLayout::PathComments,
-        spelling: Some(Spelling {
-            prefix: "<|fim_prefix|>",
-            suffix: "<|fim_suffix|>",
-            middle: "<|fim_middle|>",
-            pad: None,
-            marker: Some("<|file_separator|>"),
-            stops: &["<|file_separator|>", "<eos>", "<end_of_turn>"],
-        }),
-    },
-    Row {
-        format: PromptFormat::QwenCoder,
-        name: "qwen",
-        fim: true,
-        layout: FileLayout::RepoBeforeFim,
-        spelling: Some(Spelling {
-            prefix: "<|fim_prefix|>",
-            suffix: "<|fim_suffix|>",
-            middle: "<|fim_middle|>",
-            pad: Some("<|fim_pad|>"),
-            marker: None,
-            stops: &["<|endoftext|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<|im_end|>"],
-        }),
-    },
-    Row {
-        format: PromptFormat::StarCoder,
-        name: "starcoder",
-        fim: true,
-        layout: FileLayout::RepoInsideFim,
-        spelling: Some(Spelling {
-            prefix: "<fim_prefix>",
-            suffix: "<fim_suffix>",
-            middle: "<fim_middle>",
-            pad: Some("<fim_pad>"),
-            marker: None,
-            stops: &["<|endoftext|>", "<file_sep>", "<fim_pad>"],
-        }),
-    },
-    Row {
-        format: PromptFormat::DeepSeekCoder,
-        name: "deepseek",
-        fim: true,
-        layout: FileLayout::PathComments,
-        spelling: Some(Spelling {
-            prefix: "<｜fim▁begin｜>",
-            suffix: "<｜fim▁hole｜>",
-            middle: "<｜fim▁end｜>",
-            pad: None,
-            marker: None,
-            stops: &["<｜end▁of▁sentence｜>", "<|EOT|>"],
-        }),
-    },
-    Row {
-        format: PromptFormat::CodeLlama,
-        name: "codellama",
-        fim: true,
-        layout: FileLayout::PathComments,
-        spelling: Some(Spelling {
-            prefix: "▁<PRE>",
-            suffix: "▁<SUF>",
-            middle: "▁<MID>",
-            pad: None,
-            marker: None,
-            stops: &["▁<EOT>", "</s>"],
-        }),
-    },
-    Row { format: PromptFormat::Fim, name: "fim", fim: true, layout: FileLayout::PathComments, spelling: None },
-    Row {
-        format: PromptFormat::PrefixOnly,
-        name: "prefix",
-        fim: false,
-        layout: FileLayout::HeaderTokens,
-        spelling: None,
-    },
-];
+/// Families sharing FIM spellings are told apart by their marker: the row with one comes first.
+const ROWS: &[Row] = {
+    use FileLayout::*;
+    use PromptFormat::*;
+    &[
+        Row { format: CodeGemma, name: "codegemma", layout: PathComments, spelling: Some(&GEMMA) },
+        Row { format: QwenCoder, name: "qwen", layout: RepoBeforeFim, spelling: Some(&QWEN) },
+        Row { format: StarCoder, name: "starcoder", layout: RepoInsideFim, spelling: Some(&STAR) },
+        Row { format: DeepSeekCoder, name: "deepseek", layout: PathComments, spelling: Some(&DEEP) },
+        Row { format: CodeLlama, name: "codellama", layout: PathComments, spelling: Some(&LLAMA) },
+        Row { format: Fim, name: "fim", layout: PathComments, spelling: None },
+        Row { format: PrefixOnly, name: "prefix", layout: HeaderTokens, spelling: None },
+    ]
+};
+
+const GEMMA: Spelling = Spelling {
+    fim: ["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"],
+    pad: None,
+    marker: Some("<|file_separator|>"),
+    stops: &["<|file_separator|>", "<eos>", "<end_of_turn>"],
+};
+const QWEN: Spelling = Spelling {
+    fim: ["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"],
+    pad: Some("<|fim_pad|>"),
+    marker: None,
+    stops: &["<|endoftext|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<|im_end|>"],
+};
+const STAR: Spelling = Spelling {
+    fim: ["<fim_prefix>", "<fim_suffix>", "<fim_middle>"],
+    pad: Some("<fim_pad>"),
+    marker: None,
+    stops: &["<|endoftext|>", "<file_sep>", "<fim_pad>"],
+};
+const DEEP: Spelling = Spelling {
+    fim: ["<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"],
+    pad: None,
+    marker: None,
+    stops: &["<｜end▁of▁sentence｜>", "<|EOT|>"],
+};
+const LLAMA: Spelling =
+    Spelling { fim: ["▁<PRE>", "▁<SUF>", "▁<MID>"], pad: None, marker: None, stops: &["▁<EOT>", "</s>"] };
 
 /// How vocabularies spell the repository-name header, first match wins.
 const REPO_NAME: &[&str] = &["<|repo_name|>", "<repo_name>"];
@@ -172,9 +128,9 @@ impl PromptFormat {
         self.row().name
     }
 
-    /// Whether the prompt carries the text after the cursor.
+    /// Whether the prompt carries the text after the cursor: all but `PrefixOnly`.
     pub fn is_fim(self) -> bool {
-        self.row().fim
+        self != PromptFormat::PrefixOnly
     }
 
     fn row(self) -> &'static Row {
@@ -262,11 +218,12 @@ impl SpecialTokens {
     /// Reads a vocabulary (`id_of` gives a token's id from its spelling) and what the
     /// file's metadata declares: ids the metadata names win over spellings.
     pub fn read(declared: Declared, id_of: &dyn Fn(&str) -> Option<u32>) -> Vocabulary {
-        let spelled = ROWS.iter().filter_map(|row| Some((row.format, row.spelling.as_ref()?))).find(|(_, s)| {
-            [s.prefix, s.suffix, s.middle].iter().all(|t| id_of(t).is_some())
-                && s.marker.is_none_or(|m| id_of(m).is_some())
-        });
-        let from_spelling = spelled.and_then(|(_, s)| Some([id_of(s.prefix)?, id_of(s.suffix)?, id_of(s.middle)?]));
+        let ids = |s: &Spelling| Some([id_of(s.fim[0])?, id_of(s.fim[1])?, id_of(s.fim[2])?]);
+        let spelled = ROWS
+            .iter()
+            .filter_map(|row| Some((row.format, row.spelling?)))
+            .find(|(_, s)| ids(s).is_some() && s.marker.is_none_or(|m| id_of(m).is_some()));
+        let from_spelling = spelled.and_then(|(_, s)| ids(s));
         let fim = declared.fim.or(from_spelling);
         let pad = match declared.fim {
             Some(_) => declared.fim_pad,
@@ -274,7 +231,7 @@ impl SpecialTokens {
         };
         let format = match (fim, spelled) {
             (None, _) => PromptFormat::PrefixOnly,
-            (Some([prefix, ..]), Some((format, s))) if id_of(s.prefix) == Some(prefix) => format,
+            (Some([prefix, ..]), Some((format, s))) if id_of(s.fim[0]) == Some(prefix) => format,
             (Some(_), _) => PromptFormat::Fim,
         };
         let mut stops: Vec<u32> = match spelled {

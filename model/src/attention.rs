@@ -279,7 +279,7 @@ fn tile<E: Element>(
         }
         let head = kv * h.groups() + g;
         let query = &q[(r * h.n_head + head) * h.dim..(r * h.n_head + head + 1) * h.dim];
-        let (max, sum) = partial(query, &scratch.keys, &scratch.values, visible, scale, &mut part[2..]);
+        let (max, sum) = partial(query, scratch, visible, scale, &mut part[2..]);
         part[0] = max;
         part[1] = sum;
     }
@@ -288,29 +288,23 @@ fn tile<E: Element>(
 /// One query's softmax over the first `visible` positions of a tile (keys
 /// `[dim][TILE]`, values `[position][dim]`): returns the largest score and the sum of
 /// `exp(score - max)`, and writes the values weighted likewise into `out`.
-fn partial(query: &[f32], keys: &[f32], values: &[f32], visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
+fn partial(query: &[f32], tile: &Scratch, visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
     #[cfg(target_arch = "x86_64")]
     if query.len().is_multiple_of(8)
         && std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
     {
         // SAFETY: the CPU supports the features the function is compiled for, and the
-        // shapes are the ones it reads (`query.len()` a multiple of 8, `keys` a whole
-        // tile, `values` and `out` sized by the caller).
-        return unsafe { x86::partial(query, keys, values, visible, scale, out) };
+        // shapes are the ones it reads (`query.len()` a multiple of 8, `tile` a scratch
+        // of that width, `out` sized by the caller).
+        return unsafe { x86::partial(query, tile, visible, scale, out) };
     }
-    partial_portable(query, keys, values, visible, scale, out)
+    partial_portable(query, tile, visible, scale, out)
 }
 
 /// See [`partial`]: one value at a time.
-fn partial_portable(
-    query: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    visible: usize,
-    scale: f32,
-    out: &mut [f32],
-) -> (f32, f32) {
+fn partial_portable(query: &[f32], tile: &Scratch, visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
+    let (keys, values) = (&tile.keys, &tile.values);
     let mut scores = [0f32; TILE];
     for (d, &x) in query.iter().enumerate() {
         for (s, &k) in scores.iter_mut().zip(&keys[d * TILE..(d + 1) * TILE]) {
@@ -343,7 +337,7 @@ fn partial_portable(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::TILE;
+    use super::{Scratch, TILE};
 
     /// Eight `e^x` (x <= 0), as [`super::exp`] computes them.
     #[target_feature(enable = "avx2,fma")]
@@ -366,37 +360,42 @@ mod x86 {
         _mm256_mul_ps(p, two_n)
     }
 
+    /// Folds the eight lanes of `v` with `op` (an SSE operation, applied lane-wise).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn fold8(v: __m256, op: impl Fn(__m128, __m128) -> __m128) -> f32 {
+        let s = op(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = op(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(op(s, _mm_shuffle_ps::<1>(s, s)))
+    }
+
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn sum8(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps::<1>(s, s)))
+        fold8(v, |a, b| _mm_add_ps(a, b))
     }
 
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn max8(v: __m256) -> f32 {
-        let s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-        let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps::<1>(s, s)))
+        fold8(v, |a, b| _mm_max_ps(a, b))
     }
 
     /// See [`super::partial`].
     ///
     /// # Safety
-    /// The CPU must have AVX2 and FMA; `query.len()` must be a multiple of 8, `keys`
-    /// hold `query.len() * TILE` values, `values` `visible * query.len()`, `out`
-    /// `query.len()`, and `1 <= visible <= TILE`.
+    /// The CPU must have AVX2 and FMA; `query.len()` must be a multiple of 8, `tile`
+    /// made by `Scratch::new(query.len())`, `out` hold `query.len()` values, and
+    /// `1 <= visible <= TILE`.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn partial(
         query: &[f32],
-        keys: &[f32],
-        values: &[f32],
+        tile: &Scratch,
         visible: usize,
         scale: f32,
         out: &mut [f32],
     ) -> (f32, f32) {
+        let (keys, values) = (&tile.keys, &tile.values);
         const V: usize = TILE / 8;
         let dim = query.len();
         // SAFETY: every load and store stays inside the slices the caller sized.

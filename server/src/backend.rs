@@ -8,8 +8,7 @@
 //! point awaits anything; the document store's entries are never held outside its own
 //! methods. Requests read snapshots.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tower_lsp::jsonrpc::{self, Result};
 use tower_lsp::lsp_types::{
@@ -17,49 +16,33 @@ use tower_lsp::lsp_types::{
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams, InitializeParams,
     InitializeResult, InitializedParams,
 };
-use tower_lsp::{Client, LanguageServer};
+use tower_lsp::LanguageServer;
 
-use crate::config::Config;
-use crate::engine::CompletionEngine;
 use crate::handlers;
-use crate::logging::LogControl;
 use crate::protocol::{CursorParams, InlineCompletionList, InlineCompletionParams, CURSOR_METHOD};
 use crate::session::Session;
 
 /// What tower-lsp calls into: the session and nothing else.
-pub(crate) struct Backend {
-    session: Session,
-}
+pub(crate) struct Backend(pub(crate) Session);
 
 impl Backend {
-    /// The entry points for one connection.
-    pub(crate) fn new(
-        client: Client,
-        config: Config,
-        engine: Option<Arc<dyn CompletionEngine>>,
-        log: LogControl,
-        shutdown_requested: Arc<AtomicBool>,
-    ) -> Self {
-        Backend { session: Session::new(client, config, engine, log, shutdown_requested) }
-    }
-
     /// Applies a notification that changes documents now, in the first poll of its
     /// handler (see the module docs).
     async fn in_order<P>(&self, method: &str, apply: fn(&Session, P), params: P) {
-        let _ = self.session.panics.guard_now(method, || apply(&self.session, params)).await;
+        let _ = self.0.panics.guard_now(method, || apply(&self.0, params)).await;
     }
 
     /// `infill/cursor`: where the editor's cursor rests (our clients send it), so the
     /// document's prompt there can be evaluated before the first keystroke.
     pub async fn cursor(&self, params: CursorParams) {
-        let warm = crate::warm::after_idle(&self.session, params.text_document.uri, Some(params.position));
-        let _ = self.session.panics.guard(CURSOR_METHOD, warm).await;
+        let warm = crate::warm::after_idle(&self.0, params.text_document.uri, Some(params.position));
+        let _ = self.0.panics.guard(CURSOR_METHOD, warm).await;
     }
 
     /// `textDocument/inlineCompletion` (LSP 3.18), registered as a custom method.
     pub async fn inline_completion(&self, params: InlineCompletionParams) -> Result<Option<InlineCompletionList>> {
-        let answer = handlers::inline_completion::handle(&self.session, params);
-        self.session.panics.guard("textDocument/inlineCompletion", answer).await.unwrap_or_else(internal_error)
+        let answer = handlers::inline_completion::handle(&self.0, params);
+        self.0.panics.guard("textDocument/inlineCompletion", answer).await.unwrap_or_else(internal_error)
     }
 }
 
@@ -71,18 +54,17 @@ fn internal_error<T>() -> Result<T> {
 #[tower_lsp::async_trait]
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        let answer =
-            self.session.panics.guard_now("initialize", || handlers::initialize::handle(&self.session, params));
+        let answer = self.0.panics.guard_now("initialize", || handlers::initialize::handle(&self.0, params));
         answer.await.unwrap_or_else(internal_error)
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        let _ = self.session.panics.guard("initialized", handlers::initialize::initialized(&self.session)).await;
+        let _ = self.0.panics.guard("initialized", handlers::initialize::initialized(&self.0)).await;
     }
 
     async fn shutdown(&self) -> Result<()> {
-        self.session.shutdown_requested.store(true, Ordering::SeqCst);
-        let _ = self.session.panics.guard_now("shutdown", || handlers::shutdown::handle(&self.session)).await;
+        self.0.shutdown_requested.store(true, Ordering::SeqCst);
+        let _ = self.0.panics.guard_now("shutdown", || handlers::shutdown::handle(&self.0)).await;
         Ok(())
     }
 
@@ -90,8 +72,7 @@ impl LanguageServer for Backend {
         let uri = params.text_document.uri.clone();
         self.in_order("textDocument/didOpen", handlers::did_open::handle, params).await;
         // Warm the document's cache once the editor is quiet.
-        let _ =
-            self.session.panics.guard("textDocument/didOpen", crate::warm::after_idle(&self.session, uri, None)).await;
+        let _ = self.0.panics.guard("textDocument/didOpen", crate::warm::after_idle(&self.0, uri, None)).await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -107,12 +88,12 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let apply = handlers::did_change_configuration::handle(&self.session, params);
-        let _ = self.session.panics.guard("workspace/didChangeConfiguration", apply).await;
+        let apply = handlers::did_change_configuration::handle(&self.0, params);
+        let _ = self.0.panics.guard("workspace/didChangeConfiguration", apply).await;
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        let answer = handlers::completion::handle(&self.session, params);
-        self.session.panics.guard("textDocument/completion", answer).await.unwrap_or_else(internal_error)
+        let answer = handlers::completion::handle(&self.0, params);
+        self.0.panics.guard("textDocument/completion", answer).await.unwrap_or_else(internal_error)
     }
 }

@@ -155,28 +155,8 @@ impl Config {
                         .map(|ms| self.completion_delay = CompletionDelay::Fixed(Duration::from_millis(ms.min(MAX_MS))))
                         .is_some(),
                 },
-                "timeBudgetMs" => match value.as_u64() {
-                    Some(0) => {
-                        self.time_budget = None;
-                        true
-                    }
-                    Some(ms) => {
-                        self.time_budget = Some(Duration::from_millis(ms.min(MAX_MS)));
-                        true
-                    }
-                    None => value.is_null().then(|| self.time_budget = Some(DEFAULT_TIME_BUDGET)).is_some(),
-                },
-                "timeLimitMs" => match value.as_u64() {
-                    Some(0) => {
-                        self.time_limit = None;
-                        true
-                    }
-                    Some(ms) => {
-                        self.time_limit = Some(Duration::from_millis(ms.min(MAX_MS)));
-                        true
-                    }
-                    None => value.is_null().then(|| self.time_limit = Some(DEFAULT_TIME_LIMIT)).is_some(),
-                },
+                "timeBudgetMs" => millis(value, DEFAULT_TIME_BUDGET).map(|d| self.time_budget = d).is_some(),
+                "timeLimitMs" => millis(value, DEFAULT_TIME_LIMIT).map(|d| self.time_limit = d).is_some(),
                 "speculate" => value.as_bool().map(|b| self.speculate = b).is_some(),
                 "drafts" => count(value, MAX_DRAFTS, infill_model::DEFAULT_DRAFTS).map(|n| self.drafts = n).is_some(),
                 "cacheReuse" => {
@@ -198,6 +178,16 @@ fn count(value: &Value, max: u64, default: usize) -> Option<usize> {
     match value.as_u64() {
         Some(n) => Some(n.min(max) as usize),
         None => value.is_null().then_some(default),
+    }
+}
+
+/// A time setting in ms: 0 for none, a number (at most `MAX_MS`), or `null` for
+/// `default`; `None` for anything else.
+fn millis(value: &Value, default: Duration) -> Option<Option<Duration>> {
+    match value.as_u64() {
+        Some(0) => Some(None),
+        Some(ms) => Some(Some(Duration::from_millis(ms.min(MAX_MS)))),
+        None => value.is_null().then_some(Some(default)),
     }
 }
 

@@ -43,6 +43,7 @@ use tower_lsp::{LspService, Server};
 use backend::Backend;
 use config::Config;
 use engine::CompletionEngine;
+use session::Session;
 
 /// Handlers tower-lsp may poll at once. Its default of 4 would let four slow
 /// completions hold back every `didChange` queued behind them.
@@ -70,7 +71,7 @@ pub async fn serve_stdio(startup: Startup) -> i32 {
     let flag = shutdown.clone();
     let (service, socket) = LspService::build(move |client| {
         logging::attach_client(client.clone());
-        Backend::new(client, config, engine, log, flag)
+        Backend(Session::new(client, config, engine, log, flag))
     })
     .custom_method(protocol::INLINE_COMPLETION_METHOD, Backend::inline_completion)
     .custom_method(protocol::CURSOR_METHOD, Backend::cursor)
