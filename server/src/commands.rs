@@ -99,8 +99,8 @@ pub fn complete(
     match &completion.timings {
         Some(t) => writeln!(
             stderr,
-            "prompt: built in {:.1} ms, {} tokens evaluated, {} reused; prefill {:.1} ms; first token {:.1} ms; {} tokens in {:.1} ms ({:.1} tok/s); total {:.1} ms; stop: {}",
-            t.prompt_ms, t.evaluated_tokens, t.reused_tokens, t.prefill_ms, t.ttft_ms, t.generated_tokens, t.decode_ms, t.tokens_per_s, t.engine_ms, t.stop.as_ref().map_or("-".into(), |s| format!("{s:?}"))
+            "prompt: built in {:.1} ms, {} tokens evaluated, {} reused; prefill {:.1} ms; first token {:.1} ms; {} tokens in {:.1} ms ({:.1} tok/s); total {:.1} ms; stop: {:?}",
+            t.prompt_ms, t.report.evaluated_tokens, t.report.reused_tokens, t.report.prefill_ms, t.report.ttft_ms, t.report.generated_tokens, t.report.decode_ms, t.report.tokens_per_s, t.engine_ms, t.report.stop
         )?,
         None => writeln!(stderr, "no completion here (the cursor is inside an identifier)")?,
     }

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use futures::future::BoxFuture;
 use infill_context::{Language, PromptFormat, Tree};
-use infill_model::StopReason;
+use infill_model::Report;
 use ropey::Rope;
 use serde::{Deserialize, Serialize};
 use tower_lsp::lsp_types::Url;
@@ -92,57 +92,25 @@ pub struct Suggestion {
     pub replace: Range<usize>,
 }
 
-/// Where the time of one completion went (from the model engine's report); sent to
-/// the editor inside `infill/didComplete`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Where the time of one completion went: the model engine's report of the job and
+/// the server's part; sent to the editor inside `infill/didComplete`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timings {
-    /// Prompt tokens whose keys and values were reused.
-    pub reused_tokens: usize,
-    /// Prompt tokens evaluated.
-    pub evaluated_tokens: usize,
-    /// Tokens generated.
-    pub generated_tokens: usize,
-    /// Of those, tokens an earlier answer to the same prompt (cut short) had computed.
-    pub resumed_tokens: usize,
-    /// Prompt tokens still to evaluate when the answer was given (the time limit came
-    /// first); their evaluation goes on in the background.
-    pub pending_tokens: usize,
-    /// Prompt tokens whose cached keys and values were moved to new positions instead
-    /// of being evaluated (see the `cacheReuse` setting).
-    pub shifted_tokens: usize,
-    /// Draft tokens (taken from the text itself) checked alongside generated ones.
-    pub drafted_tokens: usize,
-    /// Of those, the ones the model agreed with: each a decode step saved.
-    pub accepted_drafts: usize,
-    /// Only when the server runs with `INFILL_VERIFY_SHIFT` (measurements): whether an
-    /// exact evaluation of the same prompt gives the same answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exact_agrees: Option<bool>,
     /// Building the prompt (syntax, budget, tokenization), ms.
     pub prompt_ms: f64,
-    /// Waiting in the engine's queue behind other jobs, ms.
-    pub queue_ms: f64,
-    /// Evaluating the prompt, ms.
-    pub prefill_ms: f64,
-    /// From the model job's start to its first token, ms.
-    pub ttft_ms: f64,
-    /// Generating after the first token, ms.
-    pub decode_ms: f64,
     /// The whole request inside the engine, ms.
     pub engine_ms: f64,
-    /// Decoding speed.
-    pub tokens_per_s: f64,
-    /// Why generation ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop: Option<StopReason>,
+    /// The engine's counts and times (its text aside).
+    #[serde(flatten)]
+    pub report: Report,
 }
 
 impl Timings {
     /// Whether the answer is all the model would say (not cut short by time or a
     /// cancel): only such answers are cached and followed by a speculation.
     pub fn is_final(&self) -> bool {
-        self.stop.as_ref().is_some_and(StopReason::is_final)
+        self.report.stop.is_final()
     }
 }
 

@@ -140,5 +140,5 @@ pub struct DidCompleteParams {
     pub total_ms: f64,
     /// The model's part, when it ran.
     #[serde(flatten)]
-    pub timings: Timings,
+    pub timings: Option<Timings>,
 }

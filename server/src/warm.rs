@@ -63,7 +63,7 @@ pub async fn after_idle(session: &Session, uri: Url, cursor: Option<Position>) {
                 session.documents.set_prompt_start(&uri, snapshot.version, anchor);
             }
             if let Some(t) = completion.timings {
-                tracing::debug!(%uri, cursor, evaluated = t.evaluated_tokens, reused = t.reused_tokens, prefill_ms = t.prefill_ms, stop = ?t.stop, "warmed");
+                tracing::debug!(%uri, cursor, evaluated = t.report.evaluated_tokens, reused = t.report.reused_tokens, prefill_ms = t.report.prefill_ms, stop = ?t.report.stop, "warmed");
             }
         }
         Err(e) => tracing::debug!(%uri, "warming failed: {e:#}"),

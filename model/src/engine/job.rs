@@ -150,12 +150,15 @@ impl StopReason {
     }
 }
 
-/// Measurements of one job.
-#[derive(Debug, Clone, PartialEq)]
+/// Measurements of one job (serialized without its text: the server sends them to the
+/// editor in `infill/didComplete`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Why it ended.
     pub stop: StopReason,
     /// The whole generated text.
+    #[serde(skip)]
     pub text: String,
     /// Prompt tokens whose keys and values were reused from the previous job.
     pub reused_tokens: usize,
@@ -178,6 +181,7 @@ pub struct Report {
     pub accepted_drafts: usize,
     /// With `INFILL_VERIFY_SHIFT` set, for an answer over moved tokens: whether a cold
     /// evaluation of the same prompt gives the same text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact_agrees: Option<bool>,
     /// Waiting in the queue, in milliseconds.
     pub queue_ms: f64,
@@ -189,4 +193,28 @@ pub struct Report {
     pub decode_ms: f64,
     /// Generated tokens per second of decoding.
     pub tokens_per_s: f64,
+}
+
+impl Report {
+    /// A report of a job that did nothing yet, ending for `stop`.
+    pub fn new(stop: StopReason) -> Report {
+        Report {
+            stop,
+            text: String::new(),
+            reused_tokens: 0,
+            evaluated_tokens: 0,
+            pending_tokens: 0,
+            generated_tokens: 0,
+            resumed_tokens: 0,
+            shifted_tokens: 0,
+            drafted_tokens: 0,
+            accepted_drafts: 0,
+            exact_agrees: None,
+            queue_ms: 0.0,
+            prefill_ms: 0.0,
+            ttft_ms: 0.0,
+            decode_ms: 0.0,
+            tokens_per_s: 0.0,
+        }
+    }
 }

@@ -107,31 +107,8 @@ pub(super) fn run(
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
-                sink(Event::Done(Report::failed(format!("internal error in the engine: {message}"))));
+                sink(Event::Done(Report::new(StopReason::Failed(format!("internal error in the engine: {message}")))));
             }
-        }
-    }
-}
-
-impl Report {
-    fn failed(message: String) -> Report {
-        Report {
-            stop: StopReason::Failed(message),
-            text: String::new(),
-            reused_tokens: 0,
-            evaluated_tokens: 0,
-            pending_tokens: 0,
-            generated_tokens: 0,
-            resumed_tokens: 0,
-            shifted_tokens: 0,
-            drafted_tokens: 0,
-            accepted_drafts: 0,
-            exact_agrees: None,
-            queue_ms: 0.0,
-            prefill_ms: 0.0,
-            ttft_ms: 0.0,
-            decode_ms: 0.0,
-            tokens_per_s: 0.0,
         }
     }
 }
@@ -160,7 +137,7 @@ impl Worker {
         let Ok(slot) = self.slots.get(work.slot) else { return None };
         let done = slot.cache.common_prefix(&work.prompt);
         slot.cache.truncate(done);
-        let mut report = Report::failed(String::new());
+        let mut report = Report::new(StopReason::Failed(String::new()));
         match evaluate(&self.transformer, slot, &work.prompt, self.chunk, &interrupt, &mut report, &mut |_| {}) {
             Prefill::Stopped(_) => Some(work),
             Prefill::Done(_) | Prefill::Failed(_) => None,
@@ -170,7 +147,7 @@ impl Worker {
     /// Runs one job; returns the part of its prompt left to evaluate in the background.
     fn run_job(&mut self, mut job: Job, sink: &mut dyn FnMut(Event), queued_at: Instant) -> Option<Pending> {
         let start = Instant::now();
-        let mut report = Report::failed(String::new());
+        let mut report = Report::new(StopReason::Failed(String::new()));
         report.queue_ms = (start - queued_at).as_secs_f64() * 1e3;
         let cancel = job.cancel.clone();
         let cancelled = || cancel.load(Ordering::Acquire);
@@ -270,7 +247,7 @@ impl Worker {
             crate::kv_cache::KvCache::new(self.transformer.hparams(), self.slots.capacity(), self.transformer.device())
                 .ok()?;
         let mut scratch = Slot::fresh(cache);
-        let mut report = Report::failed(String::new());
+        let mut report = Report::new(StopReason::Failed(String::new()));
         let Prefill::Done(logits) =
             evaluate(&self.transformer, &mut scratch, &job.prompt, self.chunk, &|| None, &mut report, &mut |_| {})
         else {

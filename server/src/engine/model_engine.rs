@@ -186,50 +186,27 @@ impl CompletionEngine for ModelEngine {
                 }),
             };
             engine.submit(job).map_err(|e| anyhow!(e))?;
-            let report = rx.await.map_err(|_| anyhow!("the model engine dropped the job"))?;
-            let timings = Timings {
-                reused_tokens: report.reused_tokens,
-                evaluated_tokens: report.evaluated_tokens,
-                generated_tokens: report.generated_tokens,
-                resumed_tokens: report.resumed_tokens,
-                pending_tokens: report.pending_tokens,
-                shifted_tokens: report.shifted_tokens,
-                exact_agrees: report.exact_agrees,
-                drafted_tokens: report.drafted_tokens,
-                accepted_drafts: report.accepted_drafts,
-                prompt_ms,
-                queue_ms: report.queue_ms,
-                prefill_ms: report.prefill_ms,
-                ttft_ms: report.ttft_ms,
-                decode_ms: report.decode_ms,
-                engine_ms: started.elapsed().as_secs_f64() * 1e3,
-                tokens_per_s: report.tokens_per_s,
-                stop: Some(report.stop.clone()),
-            };
-            match &report.stop {
+            let mut report = rx.await.map_err(|_| anyhow!("the model engine dropped the job"))?;
+            let raw = std::mem::take(&mut report.text);
+            let stop = report.stop.clone();
+            let engine_ms = started.elapsed().as_secs_f64() * 1e3;
+            let timings = Some(Timings { prompt_ms, engine_ms, report });
+            match stop {
                 StopReason::Cancelled => {
-                    return Ok(Completion {
-                        suggestions: Vec::new(),
-                        timings: Some(timings),
-                        prefix_start: Some(prefix_start),
-                    })
+                    return Ok(Completion { suggestions: Vec::new(), timings, prefix_start: Some(prefix_start) })
                 }
                 StopReason::Failed(message) => return Err(anyhow!("{message}")),
                 _ => {}
             }
-            tracing::debug!(raw = ?report.text, "model answer");
+            tracing::debug!(?raw, "model answer");
             let cut_off = matches!(
-                report.stop,
+                stop,
                 StopReason::MaxTokens | StopReason::TimeBudget | StopReason::TimeLimit | StopReason::ContextFull
             );
-            let text = if cut_off {
-                prompt.finisher.finish_cut_off(&report.text)
-            } else {
-                prompt.finisher.finish(&report.text)
-            };
+            let text = if cut_off { prompt.finisher.finish_cut_off(&raw) } else { prompt.finisher.finish(&raw) };
             let suggestions =
                 if text.is_empty() { Vec::new() } else { vec![Suggestion { text, replace: cursor..cursor }] };
-            Ok(Completion { suggestions, timings: Some(timings), prefix_start: Some(prefix_start) })
+            Ok(Completion { suggestions, timings, prefix_start: Some(prefix_start) })
         })
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use infill_model::StopReason;
+use infill_model::{Report, StopReason};
 
 use super::{Completion, CompletionEngine, CompletionRequest, Suggestion, Timings};
 use crate::cancel::CancelToken;
@@ -59,8 +59,11 @@ impl CompletionEngine for Scripted {
                 fnv1a(&request.snapshot.rope)
             );
             let ms = start.elapsed().as_secs_f64() * 1e3;
-            let timings =
-                Timings { decode_ms: ms, engine_ms: ms, stop: Some(StopReason::StopCheck), ..Timings::default() };
+            let timings = Timings {
+                prompt_ms: 0.0,
+                engine_ms: ms,
+                report: Report { decode_ms: ms, ..Report::new(StopReason::StopCheck) },
+            };
             Ok(Completion {
                 suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }],
                 timings: Some(timings),

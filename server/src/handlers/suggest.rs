@@ -164,10 +164,11 @@ impl<'a> Request<'a> {
             session.documents.set_prompt_start(uri, self.snapshot.version, anchor.clone());
         }
         let Some(t) = &completion.timings else { return };
+        let r = &t.report;
         tracing::debug!(
-            %uri, prompt_ms = t.prompt_ms, reused = t.reused_tokens, evaluated = t.evaluated_tokens,
-            generated = t.generated_tokens, prefill_ms = t.prefill_ms, ttft_ms = t.ttft_ms, decode_ms = t.decode_ms,
-            engine_ms = t.engine_ms, stop = ?t.stop, "completion"
+            %uri, prompt_ms = t.prompt_ms, reused = r.reused_tokens, evaluated = r.evaluated_tokens,
+            generated = r.generated_tokens, prefill_ms = r.prefill_ms, ttft_ms = r.ttft_ms, decode_ms = r.decode_ms,
+            engine_ms = t.engine_ms, stop = ?r.stop, "completion"
         );
         session.pace.answered(received.elapsed().as_secs_f64() * 1e3);
         if t.is_final() {
@@ -235,7 +236,7 @@ async fn notify(
         suggestion_chars: answer.and_then(|a| a.suggested.suggestions.first()).map_or(0, |s| s.text.len()),
         delay_ms: answer.map_or(0.0, |a| a.delay.as_secs_f64() * 1e3),
         total_ms: received.elapsed().as_secs_f64() * 1e3,
-        timings: answer.and_then(|a| a.timings.clone()).unwrap_or_default(),
+        timings: answer.and_then(|a| a.timings.clone()),
     };
     session.client.send_notification::<DidComplete>(params).await;
 }
