@@ -10,6 +10,7 @@ use infill_model::{Engine, EngineOptions, GgufFile, HParams, ModelFacts, ModelSo
 use tower_lsp::lsp_types::{Position, Url};
 
 use crate::cancel::CancelToken;
+use crate::config::Config;
 use crate::document::Document;
 use crate::engine::model_engine::{build_prompt, ModelEngine, TokenizerView};
 use crate::engine::{CompletionEngine, CompletionRequest, RequestContext};
@@ -75,19 +76,10 @@ pub fn complete(
     let engine = Engine::start(&model_path, options)?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let engine = ModelEngine::new(Arc::new(engine));
-    let request = CompletionRequest {
-        uri,
-        snapshot: doc.snapshot(),
-        cursor,
-        max_tokens,
-        invoked: true,
-        context,
-        time_budget: None,
-        deadline: None,
-        background: false,
-        cache_reuse: 0,
-        drafts: infill_model::DEFAULT_DRAFTS,
-    };
+    // An explicit request without time limits, with the settings' defaults otherwise.
+    let config = Config { max_tokens, time_budget: None, ..Config::default() };
+    let request =
+        CompletionRequest { invoked: true, ..CompletionRequest::new(uri, doc.snapshot(), cursor, context, &config) };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let completion = runtime.block_on(engine.complete(request, CancelToken::new()))?;
     let mut stdout = std::io::stdout().lock();

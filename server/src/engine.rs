@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tower_lsp::lsp_types::Url;
 
 use crate::cancel::CancelToken;
+use crate::config::Config;
 use crate::document::Snapshot;
 
 /// What one completion needs to know.
@@ -46,6 +47,26 @@ pub struct CompletionRequest {
     pub cache_reuse: usize,
     /// Most draft tokens checked with each generated one (0: none).
     pub drafts: usize,
+}
+
+impl CompletionRequest {
+    /// A request while typing at `cursor`, with the settings' limits; the fields say
+    /// what else a caller may change.
+    pub fn new(uri: Url, snapshot: Snapshot, cursor: usize, context: RequestContext, config: &Config) -> Self {
+        CompletionRequest {
+            uri,
+            snapshot,
+            cursor,
+            max_tokens: config.max_tokens,
+            invoked: false,
+            context,
+            time_budget: config.time_budget,
+            deadline: None,
+            background: false,
+            cache_reuse: config.cache_reuse,
+            drafts: config.drafts,
+        }
+    }
 }
 
 /// Syntax, other files and prompt settings for one request.

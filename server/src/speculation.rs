@@ -8,11 +8,10 @@
 use std::sync::{Arc, Mutex};
 
 use infill_context::{IndentStyle, SyntaxEdit};
-use tower_lsp::lsp_types::Url;
 
 use crate::cancel::CancelToken;
 use crate::document::Snapshot;
-use crate::engine::{CompletionEngine, CompletionRequest, RequestContext, Timings};
+use crate::engine::{CompletionEngine, CompletionRequest, Timings};
 use crate::request_context::PARSE_LIMIT;
 use crate::suggestion_cache::{SuggestionCache, Window};
 
@@ -42,38 +41,17 @@ impl Speculation {
     }
 }
 
-/// What a speculation needs of the request it follows.
-pub struct Accepted {
-    /// The document.
-    pub uri: Url,
-    /// The text the suggestion was made for.
-    pub snapshot: Snapshot,
-    /// Where it was made.
-    pub cursor: usize,
-    /// The suggestion shown.
-    pub suggestion: String,
-    /// The request's context (its tree is brought up to the supposed text).
-    pub context: RequestContext,
-    /// Most tokens to generate.
-    pub max_tokens: u32,
-    /// The request's time budget.
-    pub time_budget: Option<std::time::Duration>,
-    /// The request's `cacheReuse` setting.
-    pub cache_reuse: usize,
-    /// The request's `drafts` setting.
-    pub drafts: usize,
-}
-
-/// Starts computing the answer after `accepted` is accepted and Enter pressed, unless
-/// the cache has it already or the cursor had text after it on its line.
+/// Starts computing the answer after `suggestion`, the answer to `request`, is
+/// accepted and Enter pressed, unless the cache has it already or the cursor had text
+/// after it on its line.
 pub fn speculate(
     speculation: &Speculation,
     engine: Arc<dyn CompletionEngine>,
     cache: Arc<SuggestionCache>,
-    accepted: Accepted,
+    request: CompletionRequest,
+    suggestion: &str,
 ) {
-    let Accepted { uri, snapshot, cursor, suggestion, mut context, max_tokens, time_budget, cache_reuse, drafts } =
-        accepted;
+    let CompletionRequest { uri, snapshot, cursor, mut context, .. } = request.clone();
     let rope = &snapshot.rope;
     let line_start = rope.line_to_byte(rope.byte_to_line(cursor));
     let line_end = rope.line_to_byte((rope.byte_to_line(cursor) + 1).min(rope.len_lines()));
@@ -107,19 +85,9 @@ pub fn speculate(
         if token.is_cancelled() {
             return;
         }
-        let request = CompletionRequest {
-            uri: uri.clone(),
-            snapshot: Snapshot { rope: text, ..snapshot },
-            cursor: new_cursor,
-            max_tokens,
-            invoked: false,
-            context,
-            time_budget,
-            deadline: None,
-            background: true,
-            cache_reuse,
-            drafts,
-        };
+        let snapshot = Snapshot { rope: text, ..snapshot };
+        let supposed = CompletionRequest { background: true, deadline: None, invoked: false, ..request };
+        let request = CompletionRequest { snapshot, cursor: new_cursor, context, ..supposed };
         let Ok(completion) = engine.complete(request, token.clone()).await else { return };
         // Only an answer the model finished is worth keeping.
         if token.is_cancelled() || !completion.timings.as_ref().is_some_and(Timings::is_final) {

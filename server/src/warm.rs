@@ -44,17 +44,11 @@ pub async fn after_idle(session: &Session, uri: Url, cursor: Option<Position>) {
         return;
     }
     let request = CompletionRequest {
-        uri: uri.clone(),
-        snapshot: snapshot.clone(),
-        cursor,
         max_tokens: 0,
-        invoked: false,
-        context,
         time_budget: None,
-        deadline: None,
         background: true,
-        cache_reuse: config.cache_reuse,
         drafts: 0,
+        ..CompletionRequest::new(uri.clone(), snapshot.clone(), cursor, context, &config)
     };
     let engine = session.slot.current();
     match engine.complete(request, token).await {

@@ -13,11 +13,11 @@ use tower_lsp::lsp_types::{Position, Url};
 use crate::cancel::{CancelToken, Ticket};
 use crate::config::Config;
 use crate::document::Snapshot;
-use crate::engine::{Completion, CompletionRequest, RequestContext, Suggestion, Timings};
+use crate::engine::{Completion, CompletionRequest, Suggestion, Timings};
 use crate::position::position_to_byte;
 use crate::protocol::{AnswerSource, DidComplete, DidCompleteParams, NoAnswer};
 use crate::session::Session;
-use crate::speculation::{speculate, Accepted};
+use crate::speculation::speculate;
 use crate::suggestion_cache::{Hit, Window};
 
 /// How often a waiting request checks whether it was superseded.
@@ -96,11 +96,11 @@ impl<'a> Request<'a> {
         if !wait(delay, &self.ticket.token).await {
             return Err(NoAnswer::Superseded);
         }
-        let (context, completion) = self.ask_engine(received).await?;
+        let (request, completion) = self.ask_engine(received).await?;
         self.keep(&completion, received);
         let source = if completion.timings.is_some() { AnswerSource::Model } else { AnswerSource::NoWork };
         if source == AnswerSource::Model {
-            self.speculate_next(&completion, context);
+            self.speculate_next(&completion, request);
         }
         let Request { snapshot, cursor, .. } = self;
         let suggested = Suggested { snapshot, cursor, suggestions: completion.suggestions };
@@ -122,26 +122,18 @@ impl<'a> Request<'a> {
 
     /// Gathers the context and asks the engine; an answer no longer for the text on
     /// screen is dropped.
-    async fn ask_engine(&self, received: Instant) -> Result<(RequestContext, Completion), NoAnswer> {
+    async fn ask_engine(&self, received: Instant) -> Result<(CompletionRequest, Completion), NoAnswer> {
         let (session, uri, config) = (self.session, self.uri, &self.config);
         let context = crate::request_context::gather(session, uri, &self.snapshot, config).await;
         if self.ticket.token.is_cancelled() {
             return Err(NoAnswer::Superseded);
         }
         let request = CompletionRequest {
-            uri: uri.clone(),
-            snapshot: self.snapshot.clone(),
-            cursor: self.cursor,
-            max_tokens: config.max_tokens,
             invoked: self.invoked,
-            context: context.clone(),
-            time_budget: config.time_budget,
             deadline: config.time_limit.map(|limit| received + limit),
-            background: false,
-            cache_reuse: config.cache_reuse,
-            drafts: config.drafts,
+            ..CompletionRequest::new(uri.clone(), self.snapshot.clone(), self.cursor, context, config)
         };
-        let result = session.slot.current().complete(request, self.ticket.token.clone()).await;
+        let result = session.slot.current().complete(request.clone(), self.ticket.token.clone()).await;
         if self.ticket.token.is_cancelled() {
             return Err(NoAnswer::Superseded);
         }
@@ -152,7 +144,7 @@ impl<'a> Request<'a> {
             tracing::warn!(%uri, "completion failed: {e:#}");
             NoAnswer::Failed
         })?;
-        Ok((context, completion))
+        Ok((request, completion))
     }
 
     /// Keeps what an answer taught: where its prompt started, how long it took, and the
@@ -178,27 +170,17 @@ impl<'a> Request<'a> {
 
     /// Starts computing the next step after a whole answer from the model (after one
     /// cut short, the next request goes on with it).
-    fn speculate_next(&self, completion: &Completion, mut context: RequestContext) {
+    fn speculate_next(&self, completion: &Completion, mut request: CompletionRequest) {
         let text = first_text(completion);
         let whole = completion.timings.as_ref().is_some_and(Timings::is_final);
         if !self.config.speculate || !whole || text.is_empty() {
             return;
         }
         // The speculation's prompt starts where this one did, so both share the cache.
-        context.prefix_anchor = completion.prefix_start.clone().or(context.prefix_anchor);
-        let accepted = Accepted {
-            uri: self.uri.clone(),
-            snapshot: self.snapshot.clone(),
-            cursor: self.cursor,
-            suggestion: text.to_owned(),
-            context,
-            max_tokens: self.config.max_tokens,
-            time_budget: self.config.time_budget,
-            cache_reuse: self.config.cache_reuse,
-            drafts: self.config.drafts,
-        };
+        let anchor = &mut request.context.prefix_anchor;
+        *anchor = completion.prefix_start.clone().or(anchor.take());
         let session = self.session;
-        speculate(&session.speculation, session.slot.current(), Arc::clone(&session.suggestions), accepted);
+        speculate(&session.speculation, session.slot.current(), Arc::clone(&session.suggestions), request, text);
     }
 }
 
