@@ -28,19 +28,19 @@ const MAX_EDITS: usize = 3;
 /// Lines of the current file scanned for imports.
 const IMPORT_LINES: usize = 400;
 
-/// Another open buffer.
-#[derive(Clone, Copy)]
-pub struct OtherFile<'a> {
+/// Another open buffer (a snapshot: ropes and trees are cheap to clone).
+#[derive(Clone)]
+pub struct OtherFile {
     /// Its path as shown in prompts (relative to the repository when known).
-    pub path: &'a str,
+    pub path: String,
     /// Its language.
     pub language: Language,
     /// Its text.
-    pub rope: &'a Rope,
+    pub rope: Rope,
     /// Its syntax tree, when parsed.
-    pub tree: Option<&'a Tree>,
+    pub tree: Option<Tree>,
     /// Byte offsets of its latest edits, most recent last.
-    pub recent_edits: &'a [usize],
+    pub recent_edits: Vec<usize>,
 }
 
 /// Why a snippet was chosen.
@@ -79,15 +79,10 @@ pub(crate) fn gather(input: &PromptInput<'_>) -> Vec<Snippet> {
         let line = other.rope.byte_to_line(edit.min(other.rope.len_bytes()));
         let first = line.saturating_sub(EDIT_CONTEXT.0);
         let last = (line + EDIT_CONTEXT.1).min(other.rope.len_lines().saturating_sub(1));
-        if seen.insert((other.path.to_owned(), first)) {
-            let text = lines(other.rope, first, last);
+        if seen.insert((other.path.clone(), first)) {
+            let text = lines(&other.rope, first, last);
             if !text.trim().is_empty() {
-                snippets.push(Snippet {
-                    path: other.path.to_owned(),
-                    text,
-                    kind: SnippetKind::RecentEdit,
-                    line: first,
-                });
+                snippets.push(Snippet { path: other.path.clone(), text, kind: SnippetKind::RecentEdit, line: first });
             }
         }
     }
@@ -141,15 +136,15 @@ fn definitions(input: &PromptInput<'_>) -> Vec<Snippet> {
         tree.map(|t| defined(rope, t).into_iter().map(|d| d.name).collect()).unwrap_or_default();
     let mut out = Vec::new();
     let indexes: Vec<(usize, Vec<Definition>)> =
-        others.iter().enumerate().filter_map(|(i, o)| o.tree.map(|t| (i, defined(o.rope, t)))).collect();
+        others.iter().enumerate().filter_map(|(i, o)| o.tree.as_ref().map(|t| (i, defined(&o.rope, t)))).collect();
     for name in names.iter().filter(|n| imported.contains(*n) || !local.contains(*n)) {
         for (i, defs) in &indexes {
             let other = &others[*i];
             for def in defs.iter().filter(|d| &d.name == name) {
                 if out.len() < MAX_DEFINITIONS {
                     out.push(Snippet {
-                        path: other.path.to_owned(),
-                        text: lines(other.rope, def.first, def.last),
+                        path: other.path.clone(),
+                        text: lines(&other.rope, def.first, def.last),
                         kind: SnippetKind::Definition(name.clone()),
                         line: def.first,
                     });

@@ -33,7 +33,7 @@ pub struct PromptInput<'a> {
     /// The buffer's syntax tree, when it has one.
     pub tree: Option<&'a Tree>,
     /// Other open buffers, most recently edited first.
-    pub others: &'a [OtherFile<'a>],
+    pub others: &'a [OtherFile],
     /// Where the previous prompt for this buffer started, and its scope headers: kept
     /// while they fit, so the prompt's start stays put.
     pub prefix_anchor: Option<&'a PrefixAnchor>,

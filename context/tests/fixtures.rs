@@ -98,15 +98,15 @@ fn render_prompt(fixture: &Fixture) -> String {
     let (rope, language, parsed) = parse(current);
     let others: Vec<_> = fixture.files.iter().filter(|f| f.cursor.is_none()).map(|f| (f, parse(f))).collect();
     let edits: Vec<Vec<usize>> = others.iter().map(|(f, _)| f.edit.into_iter().collect()).collect();
-    let other_files: Vec<OtherFile<'_>> = others
+    let other_files: Vec<OtherFile> = others
         .iter()
         .zip(&edits)
         .map(|((f, (rope, language, parsed)), edits)| OtherFile {
-            path: &f.path,
+            path: f.path.clone(),
             language: *language,
-            rope,
-            tree: parsed.tree(),
-            recent_edits: edits,
+            rope: rope.clone(),
+            tree: parsed.tree().cloned(),
+            recent_edits: edits.clone(),
         })
         .collect();
     let input = PromptInput {

@@ -12,9 +12,8 @@ pub mod test_double;
 use std::ops::Range;
 
 use futures::future::BoxFuture;
-use infill_context::{Language, PromptFormat, Tree};
+use infill_context::{OtherFile, PromptFormat, Tree};
 use infill_model::Report;
-use ropey::Rope;
 use serde::{Deserialize, Serialize};
 use tower_lsp::lsp_types::Url;
 
@@ -80,28 +79,13 @@ pub struct RequestContext {
     /// The workspace folder's name, for prompts with repository tokens.
     pub repo: Option<String>,
     /// Other open documents, most recently edited first.
-    pub others: Vec<OtherDocument>,
+    pub others: Vec<OtherFile>,
     /// A prompt format named in the settings, instead of the model's own.
     pub format: Option<PromptFormat>,
     /// Most prompt tokens, from the settings.
     pub budget: Option<usize>,
     /// Where the previous prompt for this document started (kept while it fits).
     pub prefix_anchor: Option<infill_context::PrefixAnchor>,
-}
-
-/// Another open document, for cross-file context.
-#[derive(Clone)]
-pub struct OtherDocument {
-    /// Its path as shown to the model.
-    pub path: String,
-    /// Its language.
-    pub language: Language,
-    /// Its text.
-    pub rope: Rope,
-    /// Its syntax tree, when parsed.
-    pub tree: Option<Tree>,
-    /// Byte offsets of its latest edits, most recent last.
-    pub recent_edits: Vec<usize>,
 }
 
 /// One suggestion: replace `replace` (bytes of the snapshot) with `text`.

@@ -10,7 +10,9 @@ use tower_lsp::lsp_types::Url;
 
 use crate::config::Config;
 use crate::document::Snapshot;
-use crate::engine::{OtherDocument, RequestContext};
+use infill_context::OtherFile;
+
+use crate::engine::RequestContext;
 use crate::session::Session;
 
 /// Longest one parse may take (a first parse of a large file; edits take far less).
@@ -81,7 +83,7 @@ pub async fn gather(session: &Session, uri: &Url, snapshot: &Snapshot, config: &
         if keep {
             session.documents.store_syntax(&other_uri, &parsed);
         }
-        context.others.push(OtherDocument {
+        context.others.push(OtherFile {
             path: display_path(&other_uri, root.as_deref()),
             language: snap.language,
             rope: snap.rope,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context as _};
 use futures::future::BoxFuture;
-use infill_context::{OtherFile, Prompt, PromptInput, PromptOptions, Shape, TokenCache, Tokenize, TokenizeError};
+use infill_context::{Prompt, PromptInput, PromptOptions, Shape, TokenCache, Tokenize, TokenizeError};
 use infill_model::{Engine, Event, Job, ModelFacts, ModelTokenizer, Priority, Report, Sampling, StopReason};
 
 use super::{Completion, CompletionEngine, CompletionRequest, RequestContext, Suggestion, Timings};
@@ -71,17 +71,6 @@ pub fn build_prompt(
         tracing::warn!(format = wanted.name(), "the model has no fill-in-the-middle tokens: using prefix-only prompts");
     }
     let budget = infill_context::prompt_budget(context.budget, capacity, max_tokens);
-    let others: Vec<OtherFile<'_>> = context
-        .others
-        .iter()
-        .map(|o| OtherFile {
-            path: &o.path,
-            language: o.language,
-            rope: &o.rope,
-            tree: o.tree.as_ref(),
-            recent_edits: &o.recent_edits,
-        })
-        .collect();
     let input = PromptInput {
         rope,
         cursor,
@@ -89,7 +78,7 @@ pub fn build_prompt(
         repo: context.repo.as_deref(),
         language,
         tree: context.tree.as_ref(),
-        others: &others,
+        others: &context.others,
         prefix_anchor: context.prefix_anchor.as_ref(),
     };
     let options = PromptOptions::new(format, tokens, budget);
