@@ -39,16 +39,23 @@ pub struct SyntaxEdit {
 }
 
 impl SyntaxEdit {
-    /// The edit that turned `before` into `after`: bytes `start..old_end` of `before`
-    /// became `start..new_end` of `after`.
-    pub fn between(before: &Rope, after: &Rope, start: usize, old_end: usize, new_end: usize) -> SyntaxEdit {
+    /// The edit that replaces bytes `start..old_end` of `before` (char boundaries) with
+    /// `text`, computed before it is applied.
+    pub fn replace(before: &Rope, start: usize, old_end: usize, text: &str) -> SyntaxEdit {
+        let start_point = SyntaxEdit::point(before, start);
+        // Line breaks as the rope counts them (`\r\n`, `\n`, `\r`).
+        let breaks = ropey::str_utils::byte_to_line_idx(text, text.len());
+        let new_end = match breaks {
+            0 => (start_point.0, start_point.1 + text.len()),
+            n => (start_point.0 + n, text.len() - ropey::str_utils::line_to_byte_idx(text, n)),
+        };
         SyntaxEdit {
             start_byte: start,
             old_end_byte: old_end,
-            new_end_byte: new_end,
-            start: SyntaxEdit::point(before, start),
+            new_end_byte: start + text.len(),
+            start: start_point,
             old_end: SyntaxEdit::point(before, old_end),
-            new_end: SyntaxEdit::point(after, new_end),
+            new_end,
         }
     }
 
@@ -260,11 +267,25 @@ mod tests {
     use super::*;
 
     fn edit(rope: &mut Rope, syntax: &mut Syntax, start: usize, end: usize, text: &str) {
-        let before = rope.clone();
+        let edit = SyntaxEdit::replace(rope, start, end, text);
         let char_start = rope.byte_to_char(start);
         rope.remove(char_start..rope.byte_to_char(end));
         rope.insert(char_start, text);
-        syntax.edit(SyntaxEdit::between(&before, rope, start, end, start + text.len()));
+        assert_eq!(edit.new_end, SyntaxEdit::point(rope, edit.new_end_byte), "the end point computed before the edit");
+        syntax.edit(edit);
+    }
+
+    #[test]
+    fn an_edits_end_point_is_computed_before_it_is_applied() {
+        for text in ["", "x", "é\n", "a\r\nbc", "a\rb", "\n\n  ", "tail\r\n"] {
+            for (start, end) in [(0, 0), (4, 7), (12, 12)] {
+                let mut rope = Rope::from_str("ab\r\ncd\nef\rgh\n");
+                let edit = SyntaxEdit::replace(&rope, start, end, text);
+                rope.remove(rope.byte_to_char(start)..rope.byte_to_char(end));
+                rope.insert(rope.byte_to_char(start), text);
+                assert_eq!(edit.new_end, SyntaxEdit::point(&rope, edit.new_end_byte), "{text:?} at {start}..{end}");
+            }
+        }
     }
 
     #[test]

@@ -268,8 +268,7 @@ impl Document {
         let start = self.rope.byte_to_char(start_byte);
         let end = self.rope.byte_to_char(old_end);
         let removed: String = self.rope.slice(start..end).into();
-        // A rope clone shares its nodes: this keeps the old text's points for the edit.
-        let before = self.rope.clone();
+        let edit = SyntaxEdit::replace(&self.rope, start_byte, old_end, text);
         if end > start {
             self.rope.remove(start..end);
         }
@@ -277,7 +276,7 @@ impl Document {
             self.rope.insert(start, text);
         }
         let new_end = start_byte + text.len();
-        self.syntax.edit(SyntaxEdit::between(&before, &self.rope, start_byte, old_end, new_end));
+        self.syntax.edit(edit);
         self.note_edit(start_byte, old_end, new_end);
         (ByteEdit { start: start_byte, old_end, new_end }, removed)
     }

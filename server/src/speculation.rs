@@ -73,7 +73,7 @@ pub fn speculate(
     let mut text = rope.clone();
     text.insert(rope.byte_to_char(cursor), &inserted);
     let new_cursor = cursor + inserted.len();
-    let edit = SyntaxEdit::between(rope, &text, cursor, cursor, new_cursor);
+    let edit = SyntaxEdit::replace(rope, cursor, cursor, &inserted);
     let token = speculation.begin();
     tokio::spawn(async move {
         // The tree of the supposed text (an incremental parse: the same scope headers
