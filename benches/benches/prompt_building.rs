@@ -9,7 +9,6 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report; it is no LSP server")]
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use infill_benches::{human, Summary};
@@ -38,29 +37,11 @@ fn source(path: &PathBuf) -> String {
 }
 
 fn rust_file() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo"));
-    let registry = home.join("registry/src");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&registry)
-        .expect("the cargo registry")
-        .flatten()
-        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten().flatten())
-        .map(|krate| krate.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("regex-syntax-0.8")))
-        .map(|p| p.join("src/ast/parse.rs"))
-        .filter(|p| p.exists())
-        .collect();
-    found.sort();
-    found.pop().expect("regex-syntax 0.8 in the cargo registry (a dependency of this workspace)")
+    infill_benches::regex_syntax_src().join("ast/parse.rs")
 }
 
 fn python_file() -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("_pydecimal.py")
+    infill_benches::python_stdlib("_pydecimal.py")
 }
 
 fn ms(d: Duration) -> f64 {

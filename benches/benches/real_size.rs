@@ -18,26 +18,18 @@
 //! 1.5B Q8_0, 1.5B Q4_K_M; `INFILL_BENCH_NO_LLAMA=1` leaves the peer out).
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report; it is no LSP server")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use infill_benches::replay::{peak_rss, Answer, Infill, LlamaServer, PeerApi, Server};
-use infill_benches::{human, synthetic_model, Summary};
+use infill_benches::{human, python_stdlib, synthetic_model, Summary};
 use serde_json::json;
 
 const THREADS: usize = 2;
 const MAX_TOKENS: u64 = 64;
 /// llama.vim's first-request predict limit, the nearest it has to our time limit.
 const PEER_PREDICT_MS: u64 = 250;
-
-fn stdlib(file: &str) -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(file)
-}
 
 /// A code line at or after the middle of `text` (indented, 30 to 50 characters, no
 /// comment): its byte range without the line break.
@@ -164,7 +156,7 @@ fn warm_memory(model: &Path) -> u64 {
     let mut server =
         Infill::start(model, THREADS, "warn,infill_server::warm=debug", json!({ "maxTokens": MAX_TOKENS }));
     for file in ["textwrap.py", "difflib.py", "shlex.py", "heapq.py"] {
-        let path = stdlib(file);
+        let path = python_stdlib(file);
         let text = std::fs::read_to_string(&path).expect("stdlib file");
         server.open(&path, "python", &text);
         server.cursor(&text, middle_line(&text).start);
@@ -183,10 +175,10 @@ fn main() {
     });
     let build = Command::new("cargo").args(["build", "--release", "--locked", "-p", "infill-server"]).status();
     assert!(build.is_ok_and(|s| s.success()), "building infill-ls");
-    let textwrap = stdlib("textwrap.py");
+    let textwrap = python_stdlib("textwrap.py");
     let textwrap_text = std::fs::read_to_string(&textwrap).expect("textwrap.py");
     let typed_line = middle_line(&textwrap_text);
-    let difflib = stdlib("difflib.py");
+    let difflib = python_stdlib("difflib.py");
     let difflib_text = std::fs::read_to_string(&difflib).expect("difflib.py");
     let cold_line = middle_line(&difflib_text);
     println!(

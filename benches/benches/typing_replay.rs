@@ -42,27 +42,8 @@ struct Region {
     body: std::ops::Range<usize>,
 }
 
-fn python_stdlib() -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 fn rust_files() -> Vec<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo"));
-    let mut crates: Vec<PathBuf> = std::fs::read_dir(home.join("registry/src"))
-        .expect("the cargo registry")
-        .flatten()
-        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten().flatten())
-        .map(|krate| krate.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("regex-syntax-0.8")))
-        .collect();
-    crates.sort();
-    let root = crates.pop().expect("regex-syntax 0.8 in the cargo registry").join("src");
+    let root = infill_benches::regex_syntax_src();
     ["hir/interval.rs", "hir/literal.rs", "utf8.rs", "debug.rs", "hir/print.rs"].iter().map(|f| root.join(f)).collect()
 }
 
@@ -107,8 +88,8 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
 
 fn regions(count: usize) -> Vec<Region> {
     let mut rng = fastrand::Rng::with_seed(SEED);
-    let stdlib = python_stdlib();
-    let mut python: Vec<Region> = PYTHON_FILES.iter().flat_map(|f| bodies(&stdlib.join(f), "python")).collect();
+    let mut python: Vec<Region> =
+        PYTHON_FILES.iter().flat_map(|f| bodies(&infill_benches::python_stdlib(f), "python")).collect();
     let mut rust: Vec<Region> = rust_files().iter().flat_map(|f| bodies(f, "rust")).collect();
     let mut chosen = Vec::new();
     let rust_count = count / 3;

@@ -1,6 +1,8 @@
 //! Shared helpers for Infill's benchmarks: timing summaries printed as plain text, so
 //! every figure can be read beside the baseline measured in the same run.
 
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub mod replay;
@@ -50,6 +52,33 @@ pub fn human(d: Duration) -> String {
     } else {
         format!("{:.1} ms", ns as f64 / 1e6)
     }
+}
+
+/// A file of Python's standard library (real code no one here wrote).
+pub fn python_stdlib(file: &str) -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+        .output()
+        .expect("python3");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(file)
+}
+
+/// The `src` folder of regex-syntax 0.8 in the cargo registry (a dependency of this
+/// workspace, so always there): real Rust no one here wrote.
+pub fn regex_syntax_src() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo"));
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(home.join("registry/src"))
+        .expect("the cargo registry")
+        .flatten()
+        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten().flatten())
+        .map(|krate| krate.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("regex-syntax-0.8")))
+        .filter(|p| p.join("src").is_dir())
+        .collect();
+    crates.sort();
+    crates.pop().expect("regex-syntax 0.8 in the cargo registry").join("src")
 }
 
 /// Peak resident set size of this process so far, in bytes (Linux `VmHWM`).

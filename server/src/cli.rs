@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// `infill-ls`: local AI code completion over the Language Server Protocol (stdio).
 /// Without a subcommand it serves LSP on stdin/stdout.
@@ -36,14 +36,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the completion at a position of a file (stdout), with its timings (stderr).
     Complete {
-        /// The source file.
-        file: PathBuf,
-        /// Line of the cursor, counting from 1.
-        #[arg(long)]
-        line: u32,
-        /// Column of the cursor in characters, counting from 1 (past the end: the line end).
-        #[arg(long)]
-        column: u32,
+        /// Where.
+        #[command(flatten)]
+        at: At,
         /// Most tokens to generate.
         #[arg(long, default_value_t = 64)]
         max_tokens: u32,
@@ -51,19 +46,14 @@ pub enum Command {
     /// Print the prompt a completion at a position of a file would send: its text,
     /// token counts per part and the decided shape. Reads only the model's vocabulary.
     Prompt {
-        /// The source file.
-        file: PathBuf,
-        /// Line of the cursor, counting from 1.
-        #[arg(long)]
-        line: u32,
-        /// Column of the cursor in characters, counting from 1 (past the end: the line end).
-        #[arg(long)]
-        column: u32,
+        /// Where.
+        #[command(flatten)]
+        at: At,
         /// Prompt format instead of the model's own: qwen, starcoder, deepseek,
         /// codellama, codegemma, fim or prefix.
         #[arg(long)]
         format: Option<String>,
-        /// Most prompt tokens (default: the model's context length, at most 2048).
+        /// Most prompt tokens (default: 2048, within the model's context beside the answer).
         #[arg(long)]
         budget: Option<usize>,
         /// Tokens reserved for the answer.
@@ -76,4 +66,17 @@ pub enum Command {
         /// `owner/repo/file.gguf`.
         reference: Option<String>,
     },
+}
+
+/// A place in a file, as the `complete` and `prompt` commands take it.
+#[derive(Debug, Args)]
+pub struct At {
+    /// The source file.
+    pub file: PathBuf,
+    /// Line of the cursor, counting from 1.
+    #[arg(long)]
+    pub line: u32,
+    /// Column of the cursor in characters, counting from 1 (past the end: the line end).
+    #[arg(long)]
+    pub column: u32,
 }

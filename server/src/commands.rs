@@ -1,7 +1,6 @@
 //! The subcommands that do not serve LSP: `complete`, `prompt` and `fetch`.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
@@ -10,6 +9,7 @@ use infill_model::{Engine, EngineOptions, GgufFile, HParams, ModelFacts, ModelSo
 use tower_lsp::lsp_types::{Position, Url};
 
 use crate::cancel::CancelToken;
+use crate::cli::At;
 use crate::config::Config;
 use crate::document::Document;
 use crate::engine::model_engine::{build_prompt, ModelEngine, TokenizerView};
@@ -36,7 +36,8 @@ pub fn resolve_model(reference: Option<&str>) -> anyhow::Result<std::path::PathB
 
 /// A file opened as a document, the cursor in it, and its request context (its own
 /// syntax tree; paths relative to the current directory when inside it).
-fn open_file(file: &Path, line: u32, column: u32) -> anyhow::Result<(Document, usize, Url, RequestContext)> {
+fn open_file(at: &At) -> anyhow::Result<(Document, usize, Url, RequestContext)> {
+    let (file, line, column) = (at.file.as_path(), at.line, at.column);
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", file.display()))?;
     let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
@@ -58,15 +59,8 @@ fn open_file(file: &Path, line: u32, column: u32) -> anyhow::Result<(Document, u
 }
 
 /// `infill-ls complete FILE --line L --column C`.
-pub fn complete(
-    file: &Path,
-    line: u32,
-    column: u32,
-    max_tokens: u32,
-    model: Option<&str>,
-    threads: Option<usize>,
-) -> anyhow::Result<()> {
-    let (doc, cursor, uri, context) = open_file(file, line, column)?;
+pub fn complete(at: &At, max_tokens: u32, model: Option<&str>, threads: Option<usize>) -> anyhow::Result<()> {
+    let (doc, cursor, uri, context) = open_file(at)?;
     let model_path = resolve_model(model)?;
     let options = EngineOptions {
         threads: threads.unwrap_or_else(infill_model::engine::physical_cores),
@@ -115,8 +109,8 @@ pub struct PromptArgs<'a> {
 }
 
 /// `infill-ls prompt FILE --line L --column C`: the prompt, its token counts and shape.
-pub fn prompt(file: &Path, line: u32, column: u32, args: PromptArgs<'_>) -> anyhow::Result<()> {
-    let (doc, cursor, _, mut context) = open_file(file, line, column)?;
+pub fn prompt(at: &At, args: PromptArgs<'_>) -> anyhow::Result<()> {
+    let (doc, cursor, _, mut context) = open_file(at)?;
     if let Some(name) = args.format {
         let names: Vec<&str> = PromptFormat::all().map(PromptFormat::name).collect();
         let format = PromptFormat::from_name(name)

@@ -24,7 +24,7 @@ pub struct Config {
     /// Prompt format instead of the model's own (`qwen`, `starcoder`, `deepseek`,
     /// `codellama`, `codegemma`, `fim`, `prefix`); `None` follows the model.
     pub prompt_format: Option<PromptFormat>,
-    /// Most prompt tokens; `None`: the model's context length, at most 2048.
+    /// Most prompt tokens; `None`: 2048 (`infill_context::prompt_budget`).
     pub context_tokens: Option<usize>,
     /// Wait before starting model work: adaptive, or a fixed time.
     pub completion_delay: CompletionDelay,

@@ -16,13 +16,11 @@ fn main() {
     let log = logging::init(&level);
     let threads = cli.threads.map(|n| n as usize);
     let outcome = match &cli.command {
-        Some(Command::Complete { file, line, column, max_tokens }) => {
-            commands::complete(file, *line, *column, *max_tokens, cli.model.as_deref(), threads)
+        Some(Command::Complete { at, max_tokens }) => {
+            commands::complete(at, *max_tokens, cli.model.as_deref(), threads)
         }
-        Some(Command::Prompt { file, line, column, format, budget, max_tokens }) => commands::prompt(
-            file,
-            *line,
-            *column,
+        Some(Command::Prompt { at, format, budget, max_tokens }) => commands::prompt(
+            at,
             commands::PromptArgs {
                 format: format.as_deref(),
                 budget: *budget,
