@@ -190,8 +190,8 @@ pub struct Declared {
     pub bos: Option<u32>,
     /// Whether prompts start with `bos`.
     pub add_bos: bool,
-    /// Fill-in-the-middle prefix, suffix, middle and pad tokens named by the metadata
-    /// (all three of the first, or none counts).
+    /// The fill-in-the-middle prefix, suffix and middle tokens the metadata names
+    /// (all three, or none).
     pub fim: Option<[u32; 3]>,
     /// The pad token the metadata names.
     pub fim_pad: Option<u32>,
