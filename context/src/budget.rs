@@ -5,7 +5,7 @@
 
 use ropey::Rope;
 
-use crate::text::floor_char_str;
+use crate::text::{ceil_char_str, floor_char_str};
 use crate::tokens::Tokenize;
 use crate::{ContextError, PrefixAnchor};
 
@@ -20,13 +20,13 @@ const FRESH_CUT_FILL: f32 = 0.8;
 /// Most prompt tokens when the settings name no budget (prompt evaluation is the cost).
 pub const DEFAULT_PROMPT_TOKENS: usize = 2048;
 
-/// The one rule for a prompt's size: `wanted` tokens (the default without a setting),
-/// within what a cache of `capacity` positions holds beside an answer of `max_tokens`
-/// (at most half the cache is kept for the answer), and never under 16. The prompt
-/// builder keeps every prompt within it; the engine refuses a prompt that leaves no room.
+/// The one rule for a prompt's size: `wanted` tokens (the default without a setting;
+/// never under 16), within what a cache of `capacity` positions holds beside an answer
+/// of `max_tokens` (at least one position, at most half the cache). The prompt builder
+/// keeps every prompt within it; the engine refuses a prompt that leaves no room.
 pub fn prompt_budget(wanted: Option<usize>, capacity: usize, max_tokens: usize) -> usize {
-    let room = capacity.saturating_sub(max_tokens.min(capacity / 2));
-    wanted.unwrap_or(DEFAULT_PROMPT_TOKENS).min(room).max(16)
+    let answer = max_tokens.min(capacity / 2).max(1);
+    wanted.unwrap_or(DEFAULT_PROMPT_TOKENS).max(16).min(capacity.saturating_sub(answer))
 }
 
 /// Text kept for one part of a prompt, and its token ids.
@@ -162,7 +162,7 @@ pub(crate) fn prefix(
         }
         from =
             floor_char_str(line, from + (kept.len() / kept_ids.len()).max(1) * (kept_ids.len() - budget)).max(from + 1);
-        from = (from..=line.len()).find(|&i| line.is_char_boundary(i)).unwrap_or(line.len());
+        from = ceil_char_str(line, from);
     }
 }
 

@@ -36,7 +36,7 @@ pub use language::Language;
 pub use prompt::{build, MiddleAnchor, PartCounts, PrefixAnchor, Prompt, PromptInput, PromptOptions};
 pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
-pub use text::{ceil_char, floor_char, is_word, word_start, IndentStyle};
+pub use text::{ceil_char, ceil_char_str, floor_char, is_word, word_start, IndentStyle};
 pub use token_cache::{Boundary, CachedTokenizer, TokenCache};
 pub use tokens::{Tokenize, TokenizeError};
 /// The syntax tree type (tree-sitter's), re-exported so callers need no tree-sitter dependency.

@@ -39,23 +39,25 @@ pub struct SyntaxEdit {
 }
 
 impl SyntaxEdit {
-    /// The edit that replaces bytes `start..old_end` of `before` (char boundaries) with
-    /// `text`, computed before it is applied.
-    pub fn replace(before: &Rope, start: usize, old_end: usize, text: &str) -> SyntaxEdit {
-        let start_point = SyntaxEdit::point(before, start);
-        // Line breaks as the rope counts them (`\r\n`, `\n`, `\r`).
-        let breaks = ropey::str_utils::byte_to_line_idx(text, text.len());
-        let new_end = match breaks {
-            0 => (start_point.0, start_point.1 + text.len()),
-            n => (start_point.0 + n, text.len() - ropey::str_utils::line_to_byte_idx(text, n)),
-        };
+    /// Replaces bytes `start..old_end` of `rope` (char boundaries) with `text` and
+    /// returns the edit, its points read from the rope before and after.
+    pub fn apply(rope: &mut Rope, start: usize, old_end: usize, text: &str) -> SyntaxEdit {
+        let (start_point, old_end_point) = (SyntaxEdit::point(rope, start), SyntaxEdit::point(rope, old_end));
+        let char_start = rope.byte_to_char(start);
+        if old_end > start {
+            rope.remove(char_start..rope.byte_to_char(old_end));
+        }
+        if !text.is_empty() {
+            rope.insert(char_start, text);
+        }
+        let new_end = start + text.len();
         SyntaxEdit {
             start_byte: start,
             old_end_byte: old_end,
-            new_end_byte: start + text.len(),
+            new_end_byte: new_end,
             start: start_point,
-            old_end: SyntaxEdit::point(before, old_end),
-            new_end,
+            old_end: old_end_point,
+            new_end: SyntaxEdit::point(rope, new_end),
         }
     }
 
@@ -267,25 +269,19 @@ mod tests {
     use super::*;
 
     fn edit(rope: &mut Rope, syntax: &mut Syntax, start: usize, end: usize, text: &str) {
-        let edit = SyntaxEdit::replace(rope, start, end, text);
-        let char_start = rope.byte_to_char(start);
-        rope.remove(char_start..rope.byte_to_char(end));
-        rope.insert(char_start, text);
-        assert_eq!(edit.new_end, SyntaxEdit::point(rope, edit.new_end_byte), "the end point computed before the edit");
-        syntax.edit(edit);
+        syntax.edit(SyntaxEdit::apply(rope, start, end, text));
     }
 
     #[test]
-    fn an_edits_end_point_is_computed_before_it_is_applied() {
-        for text in ["", "x", "é\n", "a\r\nbc", "a\rb", "\n\n  ", "tail\r\n"] {
-            for (start, end) in [(0, 0), (4, 7), (12, 12)] {
-                let mut rope = Rope::from_str("ab\r\ncd\nef\rgh\n");
-                let edit = SyntaxEdit::replace(&rope, start, end, text);
-                rope.remove(rope.byte_to_char(start)..rope.byte_to_char(end));
-                rope.insert(rope.byte_to_char(start), text);
-                assert_eq!(edit.new_end, SyntaxEdit::point(&rope, edit.new_end_byte), "{text:?} at {start}..{end}");
-            }
-        }
+    fn an_edit_is_applied_and_its_points_are_the_ropes_own() {
+        let mut rope = Rope::from_str("ab\r\ncd\n");
+        let edit = SyntaxEdit::apply(&mut rope, 4, 6, "x\ny");
+        assert_eq!(rope.to_string(), "ab\r\nx\ny\n");
+        assert_eq!((edit.start_byte, edit.old_end_byte, edit.new_end_byte), (4, 6, 7));
+        assert_eq!((edit.start, edit.old_end, edit.new_end), ((1, 0), (1, 2), (2, 1)));
+        // A `\r` typed before a `\n` joins it into one line break, as the rope counts them.
+        let edit = SyntaxEdit::apply(&mut rope, 5, 5, "\r");
+        assert_eq!((edit.start, edit.new_end), ((1, 1), (1, 2)));
     }
 
     #[test]

@@ -105,6 +105,11 @@ pub(crate) fn floor_char_str(text: &str, byte: usize) -> usize {
     byte
 }
 
+/// The smallest char boundary of `text` at or after `byte` (clamped to its end).
+pub fn ceil_char_str(text: &str, byte: usize) -> usize {
+    (byte.min(text.len())..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len())
+}
+
 /// Indentation width in columns.
 pub(crate) fn indent_columns(line: &str) -> usize {
     line.chars().take_while(|c| *c == ' ' || *c == '\t').map(|c| if c == '\t' { TAB_COLUMNS } else { 1 }).sum()
@@ -217,6 +222,7 @@ mod tests {
         assert_eq!((floor_char(&rope, 2), ceil_char(&rope, 2)), (1, 3));
         assert_eq!((floor_char(&rope, 1), ceil_char(&rope, 1)), (1, 1));
         assert_eq!((floor_char(&rope, 9), ceil_char(&rope, 9)), (3, 3));
+        assert_eq!((floor_char_str("aé", 2), ceil_char_str("aé", 2), ceil_char_str("aé", 9)), (1, 3, 3));
     }
 
     #[test]

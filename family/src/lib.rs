@@ -1,7 +1,8 @@
 //! Model families, one row each: how the family spells its fill-in-the-middle tokens,
 //! which tokens end its answers, and how its prompts write other files and the path.
 //! The model crate reads a vocabulary through this table ([`SpecialTokens::read`]); the
-//! prompt builder writes prompts from it; adding a family is adding a row.
+//! prompt builder writes prompts from it; adding a family is a `PromptFormat` variant,
+//! its row and its spellings, here only.
 
 /// A prompt layout: one per model family, plus the two generic ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,16 +63,16 @@ struct Row {
 }
 
 /// Every format (facts from each family's model card and tokenizer configuration).
-/// Families sharing FIM spellings are told apart by their marker: the row with one comes first.
+/// Families sharing FIM spellings are told apart by a marker token.
 const ROWS: &[Row] = {
     use FileLayout::*;
     use PromptFormat::*;
     &[
-        Row { format: CodeGemma, name: "codegemma", layout: PathComments, spelling: Some(&GEMMA) },
         Row { format: QwenCoder, name: "qwen", layout: RepoBeforeFim, spelling: Some(&QWEN) },
         Row { format: StarCoder, name: "starcoder", layout: RepoInsideFim, spelling: Some(&STAR) },
         Row { format: DeepSeekCoder, name: "deepseek", layout: PathComments, spelling: Some(&DEEP) },
         Row { format: CodeLlama, name: "codellama", layout: PathComments, spelling: Some(&LLAMA) },
+        Row { format: CodeGemma, name: "codegemma", layout: PathComments, spelling: Some(&GEMMA) },
         Row { format: Fim, name: "fim", layout: PathComments, spelling: None },
         Row { format: PrefixOnly, name: "prefix", layout: HeaderTokens, spelling: None },
     ]
@@ -219,10 +220,12 @@ impl SpecialTokens {
     /// file's metadata declares: ids the metadata names win over spellings.
     pub fn read(declared: Declared, id_of: &dyn Fn(&str) -> Option<u32>) -> Vocabulary {
         let ids = |s: &Spelling| Some([id_of(s.fim[0])?, id_of(s.fim[1])?, id_of(s.fim[2])?]);
-        let spelled = ROWS
-            .iter()
-            .filter_map(|row| Some((row.format, row.spelling?)))
-            .find(|(_, s)| ids(s).is_some() && s.marker.is_none_or(|m| id_of(m).is_some()));
+        // Rows with a marker are tried first: they share their spellings with one without.
+        let mut spelled: Vec<(PromptFormat, &Spelling)> =
+            ROWS.iter().filter_map(|row| Some((row.format, row.spelling?))).collect();
+        spelled.sort_by_key(|(_, s)| s.marker.is_none());
+        let spelled =
+            spelled.into_iter().find(|(_, s)| ids(s).is_some() && s.marker.is_none_or(|m| id_of(m).is_some()));
         let from_spelling = spelled.and_then(|(_, s)| ids(s));
         let fim = declared.fim.or(from_spelling);
         let pad = match declared.fim {

@@ -57,6 +57,14 @@ impl Default for EngineOptions {
     }
 }
 
+impl EngineOptions {
+    /// Positions the KV cache holds for a model of these hyperparameters: prompt and
+    /// answer together (`infill_context::prompt_budget` fits prompts to it).
+    pub fn capacity(&self, hp: &HParams) -> usize {
+        self.max_context.clamp(16, hp.context_length.max(16))
+    }
+}
+
 /// The number of physical cores (at least 1).
 pub fn physical_cores() -> usize {
     num_cpus::get_physical().max(1)
@@ -102,7 +110,7 @@ impl Model {
             ));
         }
         let facts = ModelFacts::read(&gguf, &hp, &tokenizer)?;
-        let capacity = options.max_context.clamp(16, hp.context_length.max(16));
+        let capacity = options.capacity(&hp);
         let transformer = Transformer::load(&mut gguf, &hp, capacity, &device)?;
         let cache = KvCache::new(&hp, capacity, &device).map_err(gguf.compute_error("allocating the KV cache"))?;
         Ok(Model { transformer, tokenizer: Arc::new(tokenizer), facts: Arc::new(facts), cache })

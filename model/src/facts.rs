@@ -37,18 +37,20 @@ impl ModelFacts {
                 .and_then(|v| u32::try_from(v).ok())
                 .filter(|&v| (v as usize) < tokenizer.vocab_size()))
         };
+        let fim = match (
+            id("tokenizer.ggml.fim_pre_token_id")?.or(id("tokenizer.ggml.prefix_token_id")?),
+            id("tokenizer.ggml.fim_suf_token_id")?.or(id("tokenizer.ggml.suffix_token_id")?),
+            id("tokenizer.ggml.fim_mid_token_id")?.or(id("tokenizer.ggml.middle_token_id")?),
+        ) {
+            (Some(prefix), Some(suffix), Some(middle)) => Some([prefix, suffix, middle]),
+            _ => None,
+        };
         let declared = Declared {
             bos: id("tokenizer.ggml.bos_token_id")?,
             add_bos: gguf.value("tokenizer.ggml.add_bos_token").and_then(|v| v.to_bool().ok()).unwrap_or(false),
-            fim: match (
-                id("tokenizer.ggml.fim_pre_token_id")?.or(id("tokenizer.ggml.prefix_token_id")?),
-                id("tokenizer.ggml.fim_suf_token_id")?.or(id("tokenizer.ggml.suffix_token_id")?),
-                id("tokenizer.ggml.fim_mid_token_id")?.or(id("tokenizer.ggml.middle_token_id")?),
-            ) {
-                (Some(prefix), Some(suffix), Some(middle)) => Some([prefix, suffix, middle]),
-                _ => None,
-            },
-            fim_pad: id("tokenizer.ggml.fim_pad_token_id")?,
+            fim,
+            // Read only beside declared FIM tokens, as the family table's pad is otherwise.
+            fim_pad: if fim.is_some() { id("tokenizer.ggml.fim_pad_token_id")? } else { None },
         };
         let vocabulary = SpecialTokens::read(declared, &|text| tokenizer.id_of(text));
         let mut stop_tokens = vocabulary.stops;

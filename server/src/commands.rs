@@ -128,7 +128,7 @@ pub fn prompt(at: &At, args: PromptArgs<'_>) -> anyhow::Result<()> {
     let prompt = build_prompt(
         &TokenizerView(&tokenizer),
         &facts,
-        hp.context_length,
+        EngineOptions::default().capacity(&hp),
         &snapshot.rope,
         cursor,
         snapshot.language,

@@ -268,14 +268,8 @@ impl Document {
         let start = self.rope.byte_to_char(start_byte);
         let end = self.rope.byte_to_char(old_end);
         let removed: String = self.rope.slice(start..end).into();
-        let edit = SyntaxEdit::replace(&self.rope, start_byte, old_end, text);
-        if end > start {
-            self.rope.remove(start..end);
-        }
-        if !text.is_empty() {
-            self.rope.insert(start, text);
-        }
-        let new_end = start_byte + text.len();
+        let edit = SyntaxEdit::apply(&mut self.rope, start_byte, old_end, text);
+        let new_end = edit.new_end_byte;
         self.syntax.edit(edit);
         self.note_edit(start_byte, old_end, new_end);
         (ByteEdit { start: start_byte, old_end, new_end }, removed)

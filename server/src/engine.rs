@@ -130,6 +130,13 @@ pub struct Completion {
     pub prefix_start: Option<infill_context::PrefixAnchor>,
 }
 
+impl Completion {
+    /// The best suggestion's text, empty when there is none.
+    pub fn first_text(&self) -> &str {
+        self.suggestions.first().map_or("", |s| s.text.as_str())
+    }
+}
+
 impl From<Vec<Suggestion>> for Completion {
     fn from(suggestions: Vec<Suggestion>) -> Self {
         Completion { suggestions, timings: None, prefix_start: None }

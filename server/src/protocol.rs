@@ -79,8 +79,9 @@ pub struct CursorParams {
     pub position: Position,
 }
 
-/// `infill/didComplete`: sent after each answered completion request with where its
-/// time went, for the editor's status line and the log.
+/// `infill/didComplete`: sent when a completion request ends (answered or not; a
+/// request the client cancels ends unheard) with what came of it and where its time
+/// went, for the editor's status line and the log.
 pub enum DidComplete {}
 
 impl tower_lsp::lsp_types::notification::Notification for DidComplete {
@@ -110,7 +111,7 @@ pub enum NoAnswer {
     Disabled,
     /// The document is not open.
     NotOpen,
-    /// A newer request for the document came first, or the client cancelled.
+    /// A newer request or an edit of the document came first.
     Superseded,
     /// The document changed while the answer was computed.
     Stale,
@@ -125,6 +126,7 @@ pub struct DidCompleteParams {
     /// The document.
     pub uri: tower_lsp::lsp_types::Url,
     /// Its version when answered (absent when it is not open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
     /// Where the answer came from; absent when there was none.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use infill_context::{ceil_char, floor_char};
+use infill_context::{ceil_char, ceil_char_str, floor_char};
 use ropey::Rope;
 use tower_lsp::lsp_types::Url;
 
@@ -44,10 +44,7 @@ impl Window {
         let mut before = String::with_capacity(self.before.len() + typed.len());
         before.push_str(&self.before);
         before.push_str(typed);
-        let mut cut = before.len().saturating_sub(BEFORE + LOOKBACK);
-        while !before.is_char_boundary(cut) {
-            cut += 1;
-        }
+        let cut = ceil_char_str(&before, before.len().saturating_sub(BEFORE + LOOKBACK));
         Window { before: before[cut..].to_owned(), after: self.after.clone() }
     }
 }
@@ -80,10 +77,7 @@ pub struct SuggestionCache {
 
 /// The key of the state whose text before the cursor is `before` (its last `BEFORE` bytes).
 fn key(uri: &Url, before: &str, after: &str) -> u64 {
-    let mut start = before.len().saturating_sub(BEFORE);
-    while !before.is_char_boundary(start) {
-        start += 1;
-    }
+    let start = ceil_char_str(before, before.len().saturating_sub(BEFORE));
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     uri.as_str().hash(&mut hasher);
     before[start..].hash(&mut hasher);

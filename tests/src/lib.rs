@@ -141,6 +141,16 @@ impl Client {
         }
     }
 
+    /// The params of the next `infill/didComplete` for `uri` at `version`.
+    pub fn did_complete(&mut self, uri: &str, version: i64) -> Value {
+        let found = self.wait_for(REPLY_TIMEOUT, |m| {
+            m["method"] == "infill/didComplete" && m["params"]["uri"] == uri && m["params"]["version"] == version
+        });
+        found.unwrap_or_else(|| panic!("no infill/didComplete for {uri} v{version}; stderr:\n{}", self.stderr()))
+            ["params"]
+            .clone()
+    }
+
     /// `initialize` offering `encodings` (none: the field is left out), then `initialized`.
     /// Returns the `initialize` result.
     pub fn initialize(&mut self, encodings: &[&str], options: Value) -> Value {

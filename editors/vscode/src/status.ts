@@ -17,15 +17,16 @@ export interface DidComplete {
   /** Why there was no answer (`disabled`, `notOpen`, `superseded`, `stale`, `failed`). */
   noAnswer?: string;
   suggestionChars: number;
-  reusedTokens: number;
-  evaluatedTokens: number;
-  generatedTokens: number;
-  promptMs: number;
-  prefillMs: number;
-  ttftMs: number;
-  decodeMs: number;
   totalMs: number;
-  stop: string;
+  /** The model's part: present when the model ran (`source` is `model`). */
+  reusedTokens?: number;
+  evaluatedTokens?: number;
+  generatedTokens?: number;
+  promptMs?: number;
+  prefillMs?: number;
+  ttftMs?: number;
+  decodeMs?: number;
+  stop?: string;
 }
 
 type State =
@@ -103,9 +104,9 @@ export class StatusIndicator implements vscode.Disposable {
         const detail = t.noAnswer
           ? `no answer (${t.noAnswer === 'failed' ? 'the engine failed: see the log' : t.noAnswer})`
           : t.source === 'model'
-          ? `${t.evaluatedTokens} prompt tokens evaluated, ${t.reusedTokens} reused; ${t.generatedTokens} generated ` +
-            `(prompt ${t.promptMs.toFixed(1)} ms, prefill ${t.prefillMs.toFixed(0)} ms, first token ${t.ttftMs.toFixed(0)} ms, ` +
-            `decode ${t.decodeMs.toFixed(0)} ms${t.stop ? `, stopped: ${t.stop}` : ''})`
+          ? `${t.evaluatedTokens ?? 0} prompt tokens evaluated, ${t.reusedTokens ?? 0} reused; ${t.generatedTokens ?? 0} generated ` +
+            `(prompt ${(t.promptMs ?? 0).toFixed(1)} ms, prefill ${(t.prefillMs ?? 0).toFixed(0)} ms, ` +
+            `first token ${(t.ttftMs ?? 0).toFixed(0)} ms, decode ${(t.decodeMs ?? 0).toFixed(0)} ms${t.stop ? `, stopped: ${t.stop}` : ''})`
           : `answered from the ${t.source === 'typedAhead' ? 'suggestion being typed' : t.source === 'cache' ? 'cache' : 'text alone (no model needed)'}`;
         return ['$(sparkle)', `ready · ${latency}`, `${model}\n\nLast answer: ${latency}, ${detail}.`, false];
       }

@@ -42,7 +42,8 @@ struct Answer {
 }
 
 /// Computes suggestions at `position`, or says why there are none; either way the
-/// client hears of it through `infill/didComplete`.
+/// client hears of it through `infill/didComplete` (unless it cancelled the request:
+/// tower-lsp then drops this future).
 pub async fn suggest(session: &Session, uri: &Url, position: Position, invoked: bool) -> Result<Suggested, NoAnswer> {
     let received = Instant::now();
     let (version, result) = match Request::start(session, uri, position, invoked) {
@@ -164,14 +165,14 @@ impl<'a> Request<'a> {
         );
         session.pace.answered(received.elapsed().as_secs_f64() * 1e3);
         if t.is_final() {
-            session.suggestions.store(uri, &self.window, first_text(completion));
+            session.suggestions.store(uri, &self.window, completion.first_text());
         }
     }
 
     /// Starts computing the next step after a whole answer from the model (after one
     /// cut short, the next request goes on with it).
     fn speculate_next(&self, completion: &Completion, mut request: CompletionRequest) {
-        let text = first_text(completion);
+        let text = completion.first_text();
         let whole = completion.timings.as_ref().is_some_and(Timings::is_final);
         if !self.config.speculate || !whole || text.is_empty() {
             return;
@@ -182,11 +183,6 @@ impl<'a> Request<'a> {
         let session = self.session;
         speculate(&session.speculation, session.slot.current(), Arc::clone(&session.suggestions), request, text);
     }
-}
-
-/// The best suggestion's text, empty when there is none.
-fn first_text(completion: &Completion) -> &str {
-    completion.suggestions.first().map_or("", |s| s.text.as_str())
 }
 
 /// Waits `delay` unless `token` is cancelled first; returns whether to go on.

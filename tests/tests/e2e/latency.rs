@@ -5,20 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use infill_tests::{proc_status_kib, test_model, wait_status, Client, REPLY_TIMEOUT};
+use infill_tests::{proc_status_kib, test_model, wait_status, Client};
 use serde_json::{json, Value};
 
 use super::support::{expected_suggestion, inline, inline_texts, request_inline, scripted};
-
-/// The next `infill/didComplete` for `uri` at `version`.
-fn did_complete(client: &mut Client, uri: &str, version: i64) -> Value {
-    client
-        .wait_for(REPLY_TIMEOUT, |m| {
-            m["method"] == "infill/didComplete" && m["params"]["uri"] == uri && m["params"]["version"] == version
-        })
-        .unwrap_or_else(|| panic!("no infill/didComplete for {uri} v{version}; stderr:\n{}", client.stderr()))["params"]
-        .clone()
-}
 
 /// Waits for the server's log line that starts with `start` (`window/logMessage`);
 /// whether it came.
@@ -34,7 +24,7 @@ fn typing_along_a_suggestion_is_answered_without_the_engine() {
     client.open(uri, "python", 1, "x = ");
     let shown = inline(&mut client, uri, 0, 4);
     assert_eq!(shown, vec![expected_suggestion(1, 4, "x = ")]);
-    assert_eq!(did_complete(&mut client, uri, 1)["source"], "model");
+    assert_eq!(client.did_complete(uri, 1)["source"], "model");
     // The user types the suggestion's first character.
     let first: String = shown[0].chars().take(1).collect();
     client.change(uri, 2, [0, 4, 0, 4], &first);
@@ -43,7 +33,7 @@ fn typing_along_a_suggestion_is_answered_without_the_engine() {
     let rest: String = shown[0].chars().skip(1).collect();
     assert_eq!(texts, vec![rest], "the rest of the suggestion on screen, not a new engine answer (v2)");
     assert!(started.elapsed() < Duration::from_millis(250), "no engine call: {:?}", started.elapsed());
-    assert_eq!(did_complete(&mut client, uri, 2)["source"], "typedAhead");
+    assert_eq!(client.did_complete(uri, 2)["source"], "typedAhead");
 }
 
 #[test]
@@ -58,7 +48,7 @@ fn going_back_to_an_answered_state_costs_nothing() {
     let started = Instant::now();
     assert_eq!(inline(&mut client, uri, 0, 8), first, "the answer for this text, from the cache");
     assert!(started.elapsed() < Duration::from_millis(150), "{:?}", started.elapsed());
-    assert_eq!(did_complete(&mut client, uri, 3)["source"], "cache");
+    assert_eq!(client.did_complete(uri, 3)["source"], "cache");
 }
 
 #[test]
@@ -93,7 +83,7 @@ fn accepting_a_line_and_pressing_enter_shows_the_next_line_at_once() {
     // What the engine said for the text after accept + Enter, made while the user read (v1).
     let after = format!("{text}{accepted}");
     assert_eq!(texts, vec![expected_suggestion(1, after.len(), &after)]);
-    assert_eq!(did_complete(&mut client, uri, 2)["source"], "cache");
+    assert_eq!(client.did_complete(uri, 2)["source"], "cache");
 }
 
 fn with_model(options: Value) -> Client {
@@ -121,7 +111,7 @@ fn cancelling_a_long_prompt_frees_the_engine_within_a_layer() {
     let old = client.response(json!(long));
     assert!(inline_texts(&old).is_empty(), "{old}");
     client.response(json!(next));
-    let t = did_complete(&mut client, uri, 2);
+    let t = client.did_complete(uri, 2);
     let f = |k: &str| t[k].as_f64().unwrap_or(f64::NAN);
     let waited = f("totalMs") - f("delayMs") - f("promptMs") - f("prefillMs") - f("decodeMs");
     assert!(waited < 120.0, "the engine was busy {waited:.0} ms with the cancelled job: {t}");
@@ -183,7 +173,7 @@ fn a_document_warmed_where_the_cursor_rests_answers_its_first_keystroke_without_
     assert!(log_line(&mut client, "warmed"), "no warm-up; stderr:\n{}", client.stderr());
     client.change(uri, 2, [line, 4, line, 4], "r");
     request_inline(&mut client, uri, line, 5);
-    let t = did_complete(&mut client, uri, 2);
+    let t = client.did_complete(uri, 2);
     let (evaluated, reused) = (t["evaluatedTokens"].as_u64().unwrap_or(0), t["reusedTokens"].as_u64().unwrap_or(0));
     assert!(reused > 1000, "the warmed prompt was reused: {t}");
     assert!(evaluated <= 3, "only the keystroke's tokens were evaluated: {t}");

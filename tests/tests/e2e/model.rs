@@ -237,16 +237,6 @@ fn long_document() -> (String, u32, u32) {
     (text, 116, 4)
 }
 
-/// The next `infill/didComplete` for `uri` at `version`.
-fn completed(client: &mut Client, uri: &str, version: i64) -> Value {
-    client
-        .wait_for(REPLY_TIMEOUT, |m| {
-            m["method"] == "infill/didComplete" && m["params"]["uri"] == uri && m["params"]["version"] == version
-        })
-        .unwrap_or_else(|| panic!("no infill/didComplete; stderr:\n{}", client.stderr()))["params"]
-        .clone()
-}
-
 /// Regression (an answer cut short by the time limit was cached as if it were final,
 /// so the same place never got a suggestion again): asked again, the cut answer is
 /// continued from the work already done until the model's whole answer is there, the
@@ -263,7 +253,7 @@ fn an_answer_cut_by_the_time_limit_is_continued_when_asked_again() {
     let mut hurried = with_model_options(json!({ "timeLimitMs": 100 }));
     hurried.open(uri, "python", 1, &text);
     let first = inline(&mut hurried, uri, line, column);
-    let cut = completed(&mut hurried, uri, 1);
+    let cut = hurried.did_complete(uri, 1);
     assert_eq!(first, Vec::<String>::new(), "a cold prompt of this size is not evaluated in 100 ms: {cut}");
     assert_eq!(cut["stop"], "TimeLimit", "{cut}");
     assert!(cut["pendingTokens"].as_u64().unwrap_or(0) > 0, "the prompt's evaluation goes on in the background: {cut}");
@@ -273,7 +263,7 @@ fn an_answer_cut_by_the_time_limit_is_continued_when_asked_again() {
     let (answer, last) = loop {
         std::thread::sleep(Duration::from_millis(300));
         let answer = inline(&mut hurried, uri, line, column);
-        let done = completed(&mut hurried, uri, 1);
+        let done = hurried.did_complete(uri, 1);
         assert_ne!(done["source"], "cache", "a cut answer is never served from the cache: {done}");
         if done["stop"] != "TimeLimit" {
             break (answer, done);
