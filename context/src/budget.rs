@@ -18,7 +18,7 @@ const MAX_TRIES: usize = 8;
 const FRESH_CUT_FILL: f32 = 0.8;
 
 /// Most prompt tokens when the settings name no budget (prompt evaluation is the cost).
-pub const DEFAULT_PROMPT_TOKENS: usize = 2048;
+pub(crate) const DEFAULT_PROMPT_TOKENS: usize = 2048;
 
 /// The one rule for a prompt's size: `wanted` tokens (the default without a setting;
 /// never under 16), within what a cache of `capacity` positions holds beside an answer

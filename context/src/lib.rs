@@ -28,7 +28,7 @@ mod text;
 mod token_cache;
 mod tokens;
 
-pub use budget::{prompt_budget, DEFAULT_PROMPT_TOKENS};
+pub use budget::prompt_budget;
 pub use cross_file::{OtherFile, Snippet, SnippetKind};
 pub use finish::Finisher;
 pub use infill_family::{FileLayout, PromptFormat, SpecialTokens};
