@@ -10,7 +10,9 @@
 //!
 //! Run: `cargo bench -p infill-benches --bench typing_replay` (builds the llama.cpp peer
 //! once with `benches/scripts/build-llama-cpp.sh`; `INFILL_REPLAY_REGIONS=N` changes the
-//! number of regions, `INFILL_BENCH_NO_LLAMA=1` skips the peer).
+//! number of regions, `INFILL_BENCH_NO_LLAMA=1` skips the peer). It replays on both real
+//! models, the test model and Gemma 3 270M, one after the other;
+//! `INFILL_BENCH_MODEL` names one model instead (see `infill_benches::bench_model`).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report; it is no LSP server")]
 
@@ -303,10 +305,25 @@ fn main() {
     // latency figures from runs with the defaults.
     let quality = std::env::var("INFILL_REPLAY_MODE").is_ok_and(|m| m == "quality");
     let regions = regions(count);
-    let model = bench_model();
-    let fim = has_fim(&model);
     let build = Command::new("cargo").args(["build", "--release", "--locked", "-p", "infill-server"]).status();
     assert!(build.is_ok_and(|s| s.success()), "building infill-ls");
+    // The two real models (a second architecture, tokenizer and K-quant mix) unless one is named.
+    let models = if std::env::var_os("INFILL_BENCH_MODEL").is_some() {
+        vec![bench_model()]
+    } else {
+        vec![infill_benches::test_model(), infill_benches::gemma3_model()]
+    };
+    for (i, model) in models.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        replay_model(model, &regions, quality);
+    }
+}
+
+/// The replay on `model`, ours and (unless `INFILL_BENCH_NO_LLAMA`) llama-server's, and the report.
+fn replay_model(model: &Path, regions: &[Region], quality: bool) {
+    let fim = has_fim(model);
     println!(
         "typing replay ({}): {} regions ({} chars), model {} ({}), {THREADS} threads, binary {}",
         if quality { "quality: no wall-clock cut-offs" } else { "latency: default settings" },
@@ -316,7 +333,7 @@ fn main() {
         if fim { "fill-in-the-middle" } else { "prefix only" },
         server_binary().display()
     );
-    for r in &regions {
+    for r in regions {
         println!("  {}: {} lines", r.path.display(), r.text[r.body.clone()].lines().count());
     }
 
@@ -334,8 +351,8 @@ fn main() {
             options["timeBudgetMs"] = json!(0);
             options["timeLimitMs"] = json!(0);
         }
-        let mut server = Infill::start(&model, THREADS, &log, options);
-        replay(&mut server, &regions, &mut ours);
+        let mut server = Infill::start(model, THREADS, &log, options);
+        replay(&mut server, regions, &mut ours);
         if let Some(path) = std::env::var_os("INFILL_REPLAY_LOG_FILE") {
             let _ = std::fs::write(path, server.client.stderr());
         }
@@ -347,12 +364,12 @@ fn main() {
     // llama.vim's first-request predict limit; none for quality runs.
     let predict_ms = (!quality).then_some(250);
     let api = if fim { PeerApi::Infill } else { PeerApi::Completion };
-    let Some(mut llama) = LlamaServer::start(&model, THREADS, api, MAX_TOKENS, predict_ms) else {
+    let Some(mut llama) = LlamaServer::start(model, THREADS, api, MAX_TOKENS, predict_ms) else {
         println!("llama-server could not be started: no peer figures");
         return;
     };
     let mut peer = Tally { name: "llama-server".into(), ..Tally::default() };
-    replay(&mut llama, &regions, &mut peer);
+    replay(&mut llama, regions, &mut peer);
     let peer_latency = report(&mut peer);
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     println!(

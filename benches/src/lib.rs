@@ -97,15 +97,16 @@ fn proc_status_kib(key: &str) -> Option<u64> {
     line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
-pub use infill_tests::{fim_test_model, synthetic_model, test_model};
+pub use infill_tests::{fim_test_model, gemma3_model, synthetic_model, test_model};
 
 /// The model a benchmark runs: `INFILL_BENCH_MODEL` as a path, as `SHAPE/QUANT` for a
 /// synthetic file with a real model's shapes (`qwen2.5-coder-0.5b/q8_0`, see
-/// [`synthetic_model`]), or `fim-test-model` ([`fim_test_model`]); the real test model
-/// when unset.
+/// [`synthetic_model`]), `fim-test-model` ([`fim_test_model`]) or `gemma3` (the real
+/// Gemma 3 270M, [`gemma3_model`]); the real test model when unset.
 pub fn bench_model() -> std::path::PathBuf {
     match std::env::var("INFILL_BENCH_MODEL") {
         Ok(spec) if spec == "fim-test-model" => fim_test_model(),
+        Ok(spec) if spec == "gemma3" => gemma3_model(),
         Ok(spec) => match spec.split_once('/') {
             Some((shape, quant)) if !std::path::Path::new(&spec).exists() => synthetic_model(shape, quant),
             _ => spec.into(),

@@ -46,6 +46,30 @@ impl Heads {
     }
 }
 
+/// How a layer turns query-key products into attention weights.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scores {
+    /// Products are multiplied by this.
+    pub(crate) scale: f32,
+    /// Scaled products are soft-capped at this value (`c * tanh(s / c)`).
+    pub(crate) softcap: Option<f32>,
+    /// A query sees only itself and the `window - 1` positions before it.
+    pub(crate) window: Option<usize>,
+}
+
+impl Scores {
+    /// Plain attention: `1 / sqrt(dim)`, no cap, no window.
+    #[cfg(test)]
+    fn plain(dim: usize) -> Scores {
+        Scores { scale: 1.0 / (dim as f32).sqrt(), softcap: None, window: None }
+    }
+
+    /// The first position a query at `at` sees.
+    fn first_seen(&self, at: usize) -> usize {
+        self.window.map_or(0, |w| (at + 1).saturating_sub(w))
+    }
+}
+
 /// Rotates `x` (`rows` rows of `heads` heads of `dim` values, row `i` at position
 /// `pos + i`) by the rotary tables `cos`/`sin` (`[positions][dim / 2]`): pairs
 /// `(j, j + dim/2)` when `neox`, else `(2j, 2j + 1)`.
@@ -129,9 +153,17 @@ pub(crate) fn store<E: Element>(h: &Heads, keys: &mut [E], values: &mut [E], k: 
 }
 
 /// Softmax attention of `rows` new positions (queries `[row][head][dim]`, row `i` at
-/// position `pos + i`) over the cache's first `pos + rows` positions; returns
-/// `[row][head][dim]`.
-pub(crate) fn attend<E: Element>(h: &Heads, q: &[f32], rows: usize, pos: usize, keys: &[E], values: &[E]) -> Vec<f32> {
+/// position `pos + i`) over the cache's first `pos + rows` positions (those the
+/// window of `rule` leaves); returns `[row][head][dim]`.
+pub(crate) fn attend<E: Element>(
+    h: &Heads,
+    rule: &Scores,
+    q: &[f32],
+    rows: usize,
+    pos: usize,
+    keys: &[E],
+    values: &[E],
+) -> Vec<f32> {
     let mut out = vec![0f32; rows * h.n_head * h.dim];
     let len = pos + rows;
     let tiles = len.div_ceil(TILE);
@@ -140,9 +172,12 @@ pub(crate) fn attend<E: Element>(h: &Heads, q: &[f32], rows: usize, pos: usize, 
     if rows == 1 {
         // One query: the tiles of each kv head are split among threads; their partials
         // are merged in tile order.
-        let parts = if len >= PARALLEL_FROM { rayon::current_num_threads().max(1) } else { 1 };
+        // Tiles wholly before the window are skipped.
+        let skip = rule.first_seen(pos) / TILE;
+        let seen = tiles - skip;
+        let parts = if (len - skip * TILE) >= PARALLEL_FROM { rayon::current_num_threads().max(1) } else { 1 };
         let units: Vec<(usize, std::ops::Range<usize>)> = (0..h.n_kv)
-            .flat_map(|kv| (0..parts).map(move |p| (kv, p * tiles / parts..(p + 1) * tiles / parts)))
+            .flat_map(|kv| (0..parts).map(move |p| (kv, skip + p * seen / parts..skip + (p + 1) * seen / parts)))
             .filter(|(_, range)| !range.is_empty())
             .collect();
         let run = |(kv, range): &(usize, std::ops::Range<usize>)| {
@@ -150,7 +185,8 @@ pub(crate) fn attend<E: Element>(h: &Heads, q: &[f32], rows: usize, pos: usize, 
             let mut partials = vec![0f32; range.len() * groups * width];
             for (i, t) in range.clone().enumerate() {
                 let at = i * groups * width;
-                tile(h, &mut scratch, q, 0, 1, pos, *kv, t, keys, values, &mut partials[at..at + groups * width]);
+                let part = &mut partials[at..at + groups * width];
+                tile(h, rule, &mut scratch, q, 0, 1, pos, *kv, t, keys, values, part);
             }
             partials
         };
@@ -188,8 +224,8 @@ pub(crate) fn attend<E: Element>(h: &Heads, q: &[f32], rows: usize, pos: usize, 
             }
             let mut parts = vec![0f32; count * groups * width];
             let last_tile = (pos + first + count - 1) / TILE;
-            for t in 0..=last_tile.min(tiles - 1) {
-                tile(h, &mut scratch, q, first, count, pos, kv, t, keys, values, &mut parts);
+            for t in rule.first_seen(pos + first) / TILE..=last_tile.min(tiles - 1) {
+                tile(h, rule, &mut scratch, q, first, count, pos, kv, t, keys, values, &mut parts);
                 for (m, part) in merged.chunks_exact_mut(width).zip(parts.chunks_exact(width)) {
                     merge(m, part);
                 }
@@ -250,6 +286,7 @@ fn finish(running: &[f32], out: &mut [f32]) {
 #[allow(clippy::too_many_arguments, reason = "one tile's coordinates, one by one")]
 fn tile<E: Element>(
     h: &Heads,
+    rule: &Scores,
     scratch: &mut Scratch,
     q: &[f32],
     first: usize,
@@ -267,43 +304,52 @@ fn tile<E: Element>(
     E::widen(&keys[k_at..k_at + h.dim * TILE], &mut scratch.keys);
     let v_at = (kv * tiles * TILE + t * TILE) * h.dim;
     E::widen(&values[v_at..v_at + len * h.dim], &mut scratch.values[..len * h.dim]);
-    let scale = 1.0 / (h.dim as f32).sqrt();
     let width = h.dim + 2;
     for (i, part) in parts.chunks_exact_mut(width).take(count * h.groups()).enumerate() {
         let (r, g) = (first + i / h.groups(), i % h.groups());
         // Positions of this tile the row may see.
         let visible = (pos + r + 1).saturating_sub(t * TILE).min(len);
-        if visible == 0 {
+        let from = rule.first_seen(pos + r).saturating_sub(t * TILE);
+        if visible <= from {
             part[..2].copy_from_slice(&[f32::NEG_INFINITY, 0.0]);
             continue;
         }
         let head = kv * h.groups() + g;
         let query = &q[(r * h.n_head + head) * h.dim..(r * h.n_head + head + 1) * h.dim];
-        let (max, sum) = partial(query, scratch, visible, scale, &mut part[2..]);
+        let (max, sum) = partial(query, scratch, from..visible, rule, &mut part[2..]);
         part[0] = max;
         part[1] = sum;
     }
 }
 
-/// One query's softmax over the first `visible` positions of a tile (keys
-/// `[dim][TILE]`, values `[position][dim]`): returns the largest score and the sum of
-/// `exp(score - max)`, and writes the values weighted likewise into `out`.
-fn partial(query: &[f32], tile: &Scratch, visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
+/// One query's softmax over the positions `seen` of a tile (keys `[dim][TILE]`, values
+/// `[position][dim]`): returns the largest score and the sum of `exp(score - max)`,
+/// and writes the values weighted likewise into `out`.
+fn partial(query: &[f32], tile: &Scratch, seen: std::ops::Range<usize>, rule: &Scores, out: &mut [f32]) -> (f32, f32) {
     #[cfg(target_arch = "x86_64")]
-    if query.len().is_multiple_of(8)
+    if seen.start == 0
+        && rule.softcap.is_none()
+        && query.len().is_multiple_of(8)
         && std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
     {
         // SAFETY: the CPU supports the features the function is compiled for, and the
         // shapes are the ones it reads (`query.len()` a multiple of 8, `tile` a scratch
         // of that width, `out` sized by the caller).
-        return unsafe { x86::partial(query, tile, visible, scale, out) };
+        return unsafe { x86::partial(query, tile, seen.end, rule.scale, out) };
     }
-    partial_portable(query, tile, visible, scale, out)
+    partial_portable(query, tile, seen, rule, out)
 }
 
-/// See [`partial`]: one value at a time.
-fn partial_portable(query: &[f32], tile: &Scratch, visible: usize, scale: f32, out: &mut [f32]) -> (f32, f32) {
+/// See [`partial`]: one value at a time (also the only path for windows that begin
+/// inside a tile and for soft-capped scores, which are rare).
+fn partial_portable(
+    query: &[f32],
+    tile: &Scratch,
+    seen: std::ops::Range<usize>,
+    rule: &Scores,
+    out: &mut [f32],
+) -> (f32, f32) {
     let (keys, values) = (&tile.keys, &tile.values);
     let mut scores = [0f32; TILE];
     for (d, &x) in query.iter().enumerate() {
@@ -312,18 +358,23 @@ fn partial_portable(query: &[f32], tile: &Scratch, visible: usize, scale: f32, o
         }
     }
     let mut max = f32::NEG_INFINITY;
-    for s in scores[..visible].iter_mut() {
-        *s *= scale;
+    let scores = &mut scores[seen.clone()];
+    for s in scores.iter_mut() {
+        *s *= rule.scale;
+        if let Some(cap) = rule.softcap {
+            *s = cap * (*s / cap).tanh();
+        }
         max = max.max(*s);
     }
     let mut sum = 0.0;
-    for s in scores[..visible].iter_mut() {
+    for s in scores.iter_mut() {
         *s = exp(*s - max);
         sum += *s;
     }
     let dim = query.len();
     out.fill(0.0);
-    for (j, &w) in scores[..visible].iter().enumerate() {
+    let values = &values[seen.start * dim..];
+    for (j, &w) in scores.iter().enumerate() {
         for (o, &v) in out.iter_mut().zip(&values[j * dim..(j + 1) * dim]) {
             *o += w * v;
         }
@@ -505,7 +556,7 @@ mod tests {
     use super::*;
 
     /// Attention in f64 straight from the definition, over f16-rounded keys and values.
-    fn reference(h: &Heads, q: &[f32], k: &[f32], v: &[f32], rows: usize, pos: usize) -> Vec<f64> {
+    fn reference(h: &Heads, rule: &Scores, q: &[f32], k: &[f32], v: &[f32], rows: usize, pos: usize) -> Vec<f64> {
         let groups = h.n_head / h.n_kv;
         let round = |x: f32| f64::from(f16::from_f32(x).to_f32());
         let mut out = vec![0f64; rows * h.n_head * h.dim];
@@ -514,10 +565,18 @@ mod tests {
                 let kv = head / groups;
                 let qv = &q[(r * h.n_head + head) * h.dim..][..h.dim];
                 let seen = pos + r + 1;
+                let first = rule.window.map_or(0, |w| seen.saturating_sub(w));
                 let scores: Vec<f64> = (0..seen)
                     .map(|j| {
                         let key = &k[(j * h.n_kv + kv) * h.dim..][..h.dim];
-                        qv.iter().zip(key).map(|(a, b)| f64::from(*a) * round(*b)).sum::<f64>() / (h.dim as f64).sqrt()
+                        let s = qv.iter().zip(key).map(|(a, b)| f64::from(*a) * round(*b)).sum::<f64>()
+                            * f64::from(rule.scale);
+                        let s = rule.softcap.map_or(s, |c| f64::from(c) * (s / f64::from(c)).tanh());
+                        if j < first {
+                            f64::NEG_INFINITY
+                        } else {
+                            s
+                        }
                     })
                     .collect();
                 let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -570,10 +629,17 @@ mod tests {
             let h = Heads { n_head, n_kv, dim, capacity: len + 70 };
             let ((keys, values), k, v, q) = setup(&h, len, rows, len as u64);
             let pos = len - rows;
-            let got = attend(&h, &q, rows, pos, &keys, &values);
-            let want = reference(&h, &q, &k, &v, rows, pos);
-            let diff = got.iter().zip(&want).map(|(g, w)| (f64::from(*g) - w).abs()).fold(0.0, f64::max);
-            assert!(diff < 1e-5, "{n_head}/{n_kv} heads, d {dim}, len {len}, rows {rows}: {diff}");
+            let rules = [
+                Scores::plain(dim),
+                Scores { window: Some(100), ..Scores::plain(dim) },
+                Scores { window: Some(3), softcap: Some(1.5), scale: 0.3 },
+            ];
+            for rule in rules {
+                let got = attend(&h, &rule, &q, rows, pos, &keys, &values);
+                let want = reference(&h, &rule, &q, &k, &v, rows, pos);
+                let diff = got.iter().zip(&want).map(|(g, w)| (f64::from(*g) - w).abs()).fold(0.0, f64::max);
+                assert!(diff < 1e-5, "{n_head}/{n_kv} heads, d {dim}, len {len}, rows {rows}, {rule:?}: {diff}");
+            }
         }
     }
 
@@ -581,10 +647,10 @@ mod tests {
     fn a_query_gives_the_same_bits_in_a_chunk_and_alone() {
         let h = Heads { n_head: 14, n_kv: 2, dim: 64, capacity: 1024 };
         let ((keys, values), _, _, q) = setup(&h, 600, 40, 9);
-        let chunk = attend(&h, &q, 40, 560, &keys, &values);
+        let chunk = attend(&h, &Scores::plain(64), &q, 40, 560, &keys, &values);
         let width = h.n_head * h.dim;
         for r in [0, 7, 39] {
-            let alone = attend(&h, &q[r * width..(r + 1) * width], 1, 560 + r, &keys, &values);
+            let alone = attend(&h, &Scores::plain(64), &q[r * width..(r + 1) * width], 1, 560 + r, &keys, &values);
             assert_eq!(alone, chunk[r * width..(r + 1) * width], "row {r}");
         }
     }

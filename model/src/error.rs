@@ -30,7 +30,7 @@ pub enum ModelError {
         reason: String,
     },
     /// The architecture is not one we run.
-    #[error("{path}: unsupported architecture `{architecture}` (supported: llama, qwen2)")]
+    #[error("{path}: unsupported architecture `{architecture}` (supported: {})", crate::arch::supported_names())]
     UnsupportedArchitecture {
         /// The model file.
         path: PathBuf,

@@ -18,8 +18,13 @@ pub(crate) enum Projections {
         /// Rows of each part.
         widths: Vec<usize>,
     },
-    /// One candle matmul per part.
-    Candle(Vec<QMatMul>),
+    /// One candle matmul per tensor.
+    Candle {
+        /// The matmuls, in part order (one for a fused tensor).
+        parts: Vec<QMatMul>,
+        /// Rows of each part.
+        widths: Vec<usize>,
+    },
 }
 
 impl Projections {
@@ -29,7 +34,22 @@ impl Projections {
         if let Some(packed) = Self::pack(&parts, device)? {
             return Ok(packed);
         }
-        parts.into_iter().map(QMatMul::from_arc).collect::<CResult<Vec<_>>>().map(Projections::Candle)
+        let widths = parts.iter().map(|p| p.shape().dims().first().copied().unwrap_or(0)).collect();
+        let parts = parts.into_iter().map(QMatMul::from_arc).collect::<CResult<Vec<_>>>()?;
+        Ok(Projections::Candle { parts, widths })
+    }
+
+    /// The projections of one fused weight matrix whose rows are the parts, `widths`
+    /// rows each, one after the other (phi3's `attn_qkv`, say).
+    pub(crate) fn split(fused: std::sync::Arc<QTensor>, widths: Vec<usize>, device: &Device) -> CResult<Projections> {
+        let rows = fused.shape().dims2()?.0;
+        if widths.iter().sum::<usize>() != rows {
+            candle_core::bail!("a fused matrix of {rows} rows split as {widths:?}");
+        }
+        Ok(match Self::new(vec![fused], device)? {
+            Projections::Packed { matrices, .. } => Projections::Packed { matrices, widths },
+            Projections::Candle { parts, .. } => Projections::Candle { parts, widths },
+        })
     }
 
     fn pack(parts: &[std::sync::Arc<QTensor>], device: &Device) -> CResult<Option<Projections>> {
@@ -73,7 +93,7 @@ impl Projections {
     pub(crate) fn bytes(&self) -> usize {
         match self {
             Projections::Packed { matrices, .. } => matrices.iter().map(PackedMatrix::bytes).sum(),
-            Projections::Candle(parts) => parts
+            Projections::Candle { parts, .. } => parts
                 .iter()
                 .map(|m| match m {
                     candle_core::quantized::QMatMul::QTensor(t) => t.storage_size_in_bytes(),
@@ -97,7 +117,7 @@ impl Projections {
     pub(crate) fn formats(&self) -> Vec<(candle_core::quantized::GgmlDType, bool)> {
         match self {
             Projections::Packed { matrices, .. } => matrices.iter().map(|m| (m.dtype(), true)).collect(),
-            Projections::Candle(parts) => parts
+            Projections::Candle { parts, .. } => parts
                 .iter()
                 .map(|m| match m {
                     QMatMul::QTensor(t) => (t.dtype(), false),
@@ -111,7 +131,22 @@ impl Projections {
     /// Each part applied to `x` (`[.., in]`), in the order given to [`Projections::new`].
     pub(crate) fn forward(&self, x: &Tensor) -> CResult<Vec<Tensor>> {
         let (matrices, widths) = match self {
-            Projections::Candle(parts) => return parts.iter().map(|m| m.forward(x)).collect(),
+            Projections::Candle { parts, widths } => {
+                let outs = parts.iter().map(|m| m.forward(x)).collect::<CResult<Vec<_>>>()?;
+                if outs.len() == widths.len() {
+                    return Ok(outs);
+                }
+                let [fused] = <[Tensor; 1]>::try_from(outs)
+                    .map_err(|o| candle_core::Error::Msg(format!("{} matmuls for {} parts", o.len(), widths.len())))?;
+                let last = fused.rank() - 1;
+                let mut offset = 0;
+                let mut split = Vec::with_capacity(widths.len());
+                for &w in widths {
+                    split.push(fused.narrow(last, offset, w)?.contiguous()?);
+                    offset += w;
+                }
+                return Ok(split);
+            }
             Projections::Packed { matrices, widths } => (matrices, widths),
         };
         if x.dtype() != DType::F32 {

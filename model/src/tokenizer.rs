@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::normalizers::{Prepend, Replace, Sequence as NormalizerSequence};
-use tokenizers::Tokenizer;
+use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
@@ -24,6 +24,9 @@ pub use stream::StreamDecoder;
 
 /// GGUF `token_type` of control tokens.
 const TOKEN_TYPE_CONTROL: i64 = 3;
+/// GGUF `token_type` of user-defined tokens: pieces matched in the raw text before the
+/// vocabulary's own rules run (Gemma's runs of spaces and newlines).
+const TOKEN_TYPE_USER_DEFINED: i64 = 4;
 /// SentencePiece's word-boundary marker.
 const SPM_SPACE: char = '\u{2581}';
 
@@ -62,6 +65,12 @@ impl ModelTokenizer {
         }
         let types = gguf.opt_ints("tokenizer.ggml.token_type")?.unwrap_or_default();
         let control: Vec<bool> = (0..tokens.len()).map(|i| types.get(i) == Some(&TOKEN_TYPE_CONTROL)).collect();
+        let user_defined: Vec<&str> = tokens
+            .iter()
+            .zip(&types)
+            .filter(|(_, &t)| t == TOKEN_TYPE_USER_DEFINED)
+            .map(|(text, _)| text.as_str())
+            .collect();
         let model = gguf.opt_str("tokenizer.ggml.model").unwrap_or("gpt2");
         let kind = match model {
             "gpt2" => VocabKind::ByteLevel,
@@ -78,10 +87,14 @@ impl ModelTokenizer {
             let t = Tokenizer::from_file(&beside).map_err(|e| tokenizer_error(&beside, e))?;
             (t, beside)
         } else {
-            let t = match kind {
+            let mut t = match kind {
                 VocabKind::ByteLevel => byte_level_bpe(gguf, &tokens)?,
                 VocabKind::SentencePiece => sentencepiece_bpe(gguf, &tokens)?,
             };
+            // Matched in the text as it is, longest first, as llama.cpp does.
+            let added: Vec<AddedToken> =
+                user_defined.iter().map(|text| AddedToken::from(*text, false).normalized(false)).collect();
+            t.add_tokens(&added);
             (t, gguf.path().to_owned())
         };
         Ok(Self::assemble(inner, kind, tokens, control, source))

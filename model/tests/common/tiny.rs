@@ -19,6 +19,8 @@ pub struct Tiny {
     pub n_kv_head: usize,
     pub context_length: usize,
     pub tied_output: bool,
+    /// Spread of an untied output matrix's weights (small: flat logits; 1: as tied).
+    pub output_scale: f32,
     pub seed: u64,
     /// Metadata to replace or add after the defaults.
     pub metadata: Vec<(String, Value)>,
@@ -38,6 +40,7 @@ impl Tiny {
             n_kv_head: 2,
             context_length: 512,
             tied_output: true,
+            output_scale: 0.05,
             seed: 1,
             metadata: Vec::new(),
             omit: None,
@@ -84,8 +87,9 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
     let mut rng = fastrand::Rng::with_seed(spec.seed);
     let (tokens, merges) = vocab();
     let vocab_size = tokens.len();
-    let head_dim = spec.n_embd / spec.n_head;
-    let kv = spec.n_kv_head * head_dim;
+    let layout = Layout::of(spec.arch);
+    let head_dim = layout.head_dim.unwrap_or(spec.n_embd / spec.n_head);
+    let (qw, kv) = (spec.n_head * head_dim, spec.n_kv_head * head_dim);
     let q = |t: Tensor, dtype: GgmlDType| QTensor::quantize(&t, dtype).expect("quantize");
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
     let add = |tensors: &mut Vec<(String, QTensor)>,
@@ -104,27 +108,57 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
     };
     add(&mut tensors, "token_embd.weight".into(), &[vocab_size, e], spec.dtype_for_embd(), 1.0, &mut rng);
     if !spec.tied_output {
-        add(&mut tensors, "output.weight".into(), &[vocab_size, e], spec.dtype, 0.05, &mut rng);
+        add(&mut tensors, "output.weight".into(), &[vocab_size, e], spec.dtype, spec.output_scale, &mut rng);
     }
     let output_norm = norm(&mut rng, e);
     tensors.push(("output_norm.weight".into(), output_norm));
+    if layout.layer_norm {
+        add(&mut tensors, "output_norm.bias".into(), &[e], GgmlDType::F32, 0.1, &mut rng);
+    }
     for i in 0..spec.n_layer {
         let n = |t: &str| format!("blk.{i}.{t}");
         let attn_norm = norm(&mut rng, e);
         tensors.push((n("attn_norm.weight"), attn_norm));
         let ffn_norm = norm(&mut rng, e);
         tensors.push((n("ffn_norm.weight"), ffn_norm));
-        add(&mut tensors, n("attn_q.weight"), &[e, e], spec.dtype, 0.08, &mut rng);
-        add(&mut tensors, n("attn_k.weight"), &[kv, e], spec.dtype, 0.08, &mut rng);
-        add(&mut tensors, n("attn_v.weight"), &[kv, e], spec.dtype, 0.08, &mut rng);
-        add(&mut tensors, n("attn_output.weight"), &[e, e], spec.dtype, 0.08, &mut rng);
-        add(&mut tensors, n("ffn_gate.weight"), &[f, e], spec.dtype, 0.08, &mut rng);
-        add(&mut tensors, n("ffn_up.weight"), &[f, e], spec.dtype, 0.08, &mut rng);
+        if layout.fused {
+            add(&mut tensors, n("attn_qkv.weight"), &[qw + 2 * kv, e], spec.dtype, 0.08, &mut rng);
+        } else {
+            add(&mut tensors, n("attn_q.weight"), &[qw, e], spec.dtype, 0.08, &mut rng);
+            add(&mut tensors, n("attn_k.weight"), &[kv, e], spec.dtype, 0.08, &mut rng);
+            add(&mut tensors, n("attn_v.weight"), &[kv, e], spec.dtype, 0.08, &mut rng);
+        }
+        add(&mut tensors, n("attn_output.weight"), &[e, qw], spec.dtype, 0.08, &mut rng);
+        if layout.fused {
+            add(&mut tensors, n("ffn_up.weight"), &[2 * f, e], spec.dtype, 0.08, &mut rng);
+        } else if layout.gate {
+            add(&mut tensors, n("ffn_gate.weight"), &[f, e], spec.dtype, 0.08, &mut rng);
+            add(&mut tensors, n("ffn_up.weight"), &[f, e], spec.dtype, 0.08, &mut rng);
+        } else {
+            add(&mut tensors, n("ffn_up.weight"), &[f, e], spec.dtype, 0.08, &mut rng);
+        }
         add(&mut tensors, n("ffn_down.weight"), &[e, f], spec.dtype, 0.08, &mut rng);
-        if spec.arch == "qwen2" {
-            add(&mut tensors, n("attn_q.bias"), &[e], GgmlDType::F32, 0.1, &mut rng);
+        if layout.qkv_bias {
+            add(&mut tensors, n("attn_q.bias"), &[qw], GgmlDType::F32, 0.1, &mut rng);
             add(&mut tensors, n("attn_k.bias"), &[kv], GgmlDType::F32, 0.1, &mut rng);
             add(&mut tensors, n("attn_v.bias"), &[kv], GgmlDType::F32, 0.1, &mut rng);
+        }
+        if layout.layer_norm {
+            for (name, width) in [("attn_norm.bias", e), ("ffn_norm.bias", e), ("attn_output.bias", e)] {
+                add(&mut tensors, n(name), &[width], GgmlDType::F32, 0.1, &mut rng);
+            }
+            add(&mut tensors, n("ffn_up.bias"), &[f], GgmlDType::F32, 0.1, &mut rng);
+            add(&mut tensors, n("ffn_down.bias"), &[e], GgmlDType::F32, 0.1, &mut rng);
+        }
+        if layout.qk_norm {
+            let (qn, kn) = (norm(&mut rng, head_dim), norm(&mut rng, head_dim));
+            tensors.push((n("attn_q_norm.weight"), qn));
+            tensors.push((n("attn_k_norm.weight"), kn));
+        }
+        if layout.post_norms {
+            let (an, fn_) = (norm(&mut rng, e), norm(&mut rng, e));
+            tensors.push((n("post_attention_norm.weight"), an));
+            tensors.push((n("post_ffw_norm.weight"), fn_));
         }
     }
     let a = spec.arch;
@@ -140,8 +174,14 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
         (format!("{a}.attention.head_count"), Value::U32(spec.n_head as u32)),
         (format!("{a}.attention.head_count_kv"), Value::U32(spec.n_kv_head as u32)),
         (format!("{a}.rope.dimension_count"), Value::U32(head_dim as u32)),
-        (format!("{a}.rope.freq_base"), Value::F32(10_000.0)),
-        (format!("{a}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
+        (format!("{a}.rope.freq_base"), Value::F32(layout.rope_base)),
+        (
+            format!(
+                "{a}.attention.{}",
+                if layout.layer_norm { "layer_norm_epsilon" } else { "layer_norm_rms_epsilon" }
+            ),
+            Value::F32(1e-5),
+        ),
         ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
         ("tokenizer.ggml.pre".into(), Value::String("default".into())),
         ("tokenizer.ggml.tokens".into(), strings(&tokens)),
@@ -149,6 +189,13 @@ pub fn write(spec: &Tiny, dir: &Path) -> PathBuf {
         ("tokenizer.ggml.token_type".into(), Value::Array(token_types)),
         ("tokenizer.ggml.eos_token_id".into(), Value::U32((vocab_size - 5) as u32)),
     ];
+    if let Some(d) = layout.head_dim {
+        metadata.push((format!("{a}.attention.key_length"), Value::U32(d as u32)));
+        metadata.push((format!("{a}.attention.value_length"), Value::U32(d as u32)));
+    }
+    for (key, value) in layout.extra {
+        metadata.push((format!("{a}.{key}"), value.clone()));
+    }
     for (key, value) in &spec.metadata {
         metadata.retain(|(k, _)| k != key);
         metadata.push((key.clone(), value.clone()));
@@ -175,4 +222,74 @@ impl Tiny {
             GgmlDType::Q8_0
         }
     }
+}
+
+/// What an architecture's files hold beyond llama's tensors (the names and shapes
+/// llama.cpp's loader expects).
+struct Layout {
+    /// Heads of this width rather than `n_embd / n_head` (queries wider than the model).
+    head_dim: Option<usize>,
+    qkv_bias: bool,
+    /// Layer norms with biases, biases on every projection, no gate (starcoder2).
+    layer_norm: bool,
+    gate: bool,
+    /// `attn_qkv` and a gate-and-up `ffn_up` (phi3).
+    fused: bool,
+    qk_norm: bool,
+    post_norms: bool,
+    rope_base: f32,
+    /// Metadata after `<arch>.`: windows small enough for a 64-token prompt to cross,
+    /// soft-caps low enough to bite.
+    extra: Vec<(&'static str, Value)>,
+}
+
+impl Layout {
+    fn of(arch: &str) -> Layout {
+        let plain = Layout {
+            head_dim: None,
+            qkv_bias: false,
+            layer_norm: false,
+            gate: true,
+            fused: false,
+            qk_norm: false,
+            post_norms: false,
+            rope_base: 10_000.0,
+            extra: Vec::new(),
+        };
+        match arch {
+            "qwen2" => Layout { qkv_bias: true, ..plain },
+            "qwen3" => Layout { head_dim: Some(128), qk_norm: true, rope_base: 1_000_000.0, ..plain },
+            "gemma" => Layout { head_dim: Some(128), ..plain },
+            "gemma2" => Layout {
+                head_dim: Some(128),
+                post_norms: true,
+                extra: vec![
+                    ("attention.sliding_window", Value::U32(16)),
+                    ("attn_logit_softcapping", Value::F32(2.0)),
+                    ("final_logit_softcapping", Value::F32(5.0)),
+                ],
+                ..plain
+            },
+            "gemma3" => Layout {
+                head_dim: Some(128),
+                qk_norm: true,
+                post_norms: true,
+                rope_base: 1_000_000.0,
+                extra: vec![
+                    ("attention.sliding_window", Value::U32(16)),
+                    ("attention.sliding_window_pattern", Value::U32(2)),
+                ],
+                ..plain
+            },
+            "starcoder2" => Layout { layer_norm: true, gate: false, qkv_bias: true, ..plain },
+            "phi3" => Layout { fused: true, ..plain },
+            _ => plain,
+        }
+    }
+}
+
+/// Whether llama.cpp reads an `output.weight` for `arch` (gemma and gemma2 always use
+/// the embedding table, and refuse a file with an extra tensor).
+pub fn allows_untied(arch: &str) -> bool {
+    !matches!(arch, "gemma" | "gemma2")
 }

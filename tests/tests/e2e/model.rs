@@ -92,6 +92,61 @@ fn a_bad_model_file_is_reported_once_and_the_server_keeps_serving() {
     }
 }
 
+/// A GGUF file holding only `general.architecture = ARCH`: enough to be refused for it.
+fn gguf_of_architecture(arch: &str) -> std::path::PathBuf {
+    let key = "general.architecture";
+    let mut bytes = b"GGUF".to_vec();
+    bytes.extend(3u32.to_le_bytes()); // version
+    bytes.extend(0u64.to_le_bytes()); // tensors
+    bytes.extend(1u64.to_le_bytes()); // metadata entries
+    bytes.extend((key.len() as u64).to_le_bytes());
+    bytes.extend(key.as_bytes());
+    bytes.extend(8u32.to_le_bytes()); // a string
+    bytes.extend((arch.len() as u64).to_le_bytes());
+    bytes.extend(arch.as_bytes());
+    let path = scratch_file(&format!("{arch}.gguf"), "");
+    std::fs::write(&path, bytes).expect("write the file");
+    path
+}
+
+#[test]
+fn a_model_of_an_unsupported_architecture_is_named_with_the_supported_ones() {
+    let path = gguf_of_architecture("mamba");
+    let mut client = Client::spawn(&["--model", path.to_str().expect("utf-8")]);
+    client.initialize(&[], Value::Null);
+    let shown = client.wait_for(REPLY_TIMEOUT, |m| m["method"] == "window/showMessage").expect("a message");
+    let message = shown["params"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("unsupported architecture `mamba`"), "{message}");
+    for supported in ["llama", "qwen2", "qwen3", "gemma3", "starcoder2", "phi3"] {
+        assert!(message.contains(supported), "names {supported}: {message}");
+    }
+    wait_status(&mut client, "error");
+    client.open("file:///x.rs", "rust", 1, "fn main() {\n    ");
+    assert!(inline(&mut client, "file:///x.rs", 1, 4).is_empty());
+    let reply = client.call("shutdown", Value::Null);
+    assert_eq!(reply.get("result"), Some(&Value::Null), "still serving");
+}
+
+#[test]
+fn gemma3_completes_python_and_rust_files() {
+    let model = infill_tests::gemma3_model();
+    let mut client = Client::spawn(&["--model", model.to_str().expect("utf-8 path"), "--threads", "2"]);
+    client.initialize(&[], json!({ "timeBudgetMs": 0, "timeLimitMs": 0 }));
+    let ready = wait_status(&mut client, "ready");
+    assert!(ready["params"]["name"].as_str().is_some_and(|n| n.contains("Gemma 3")), "{ready}");
+    for (uri, language, text, line, column, expected) in [
+        ("file:///work/add.py", "python", "def add(a, b):\n    return a", 1, 12, "b"),
+        ("file:///work/add.rs", "rust", "fn add(a: i32, b: i32) -> i32 {\n    a", 1, 5, "b"),
+    ] {
+        client.open(uri, language, 1, text);
+        let texts = inline(&mut client, uri, line, column);
+        assert_eq!(texts.len(), 1, "{language}: one suggestion: {texts:?}");
+        assert!(texts[0].contains(expected), "{language}: the model adds the other operand: {:?}", texts[0]);
+        let done = client.did_complete(uri, 1);
+        assert_eq!(done["source"], "model", "{language}: {done}");
+    }
+}
+
 #[test]
 fn no_model_at_all_says_what_to_run() {
     let mut client = Client::spawn(&[]);
