@@ -76,7 +76,7 @@ pub fn run(model: &Path, prompt: Prompt, logits: Logits, steps: usize) -> PeerRu
         }
     }
     let mut tokens = Vec::new();
-    let text_file;
+    let mut text_file = None;
     match prompt {
         Prompt::Tokens(ids) => {
             tokens = ids.to_vec();
@@ -86,15 +86,19 @@ pub fn run(model: &Path, prompt: Prompt, logits: Logits, steps: usize) -> PeerRu
         Prompt::Text { text, bos } => {
             static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            text_file = std::env::temp_dir().join(format!("infill-peer-{}-{n}.txt", std::process::id()));
-            std::fs::write(&text_file, text).expect("write the prompt");
-            cmd.arg("--text-file").arg(&text_file);
+            let file = std::env::temp_dir().join(format!("infill-peer-{}-{n}.txt", std::process::id()));
+            std::fs::write(&file, text).expect("write the prompt");
+            cmd.arg("--text-file").arg(&file);
+            text_file = Some(file);
             if bos {
                 cmd.arg("--bos");
             }
         }
     }
     let out = cmd.output().expect("run llama-logits");
+    if let Some(file) = text_file {
+        let _ = std::fs::remove_file(file);
+    }
     assert!(
         out.status.success(),
         "llama-logits failed on {}:\n{}",
@@ -121,5 +125,6 @@ pub fn run(model: &Path, prompt: Prompt, logits: Logits, steps: usize) -> PeerRu
             run.steps.push(floats(values));
         }
     }
+    assert_eq!(run.greedy.len(), steps, "greedy tokens printed by llama-logits");
     run
 }
