@@ -22,6 +22,7 @@ use crate::hparams::HParams;
 use crate::kv_cache::{KvCache, LayerCache};
 use crate::linear::Projections;
 
+mod gelu;
 mod layer;
 mod rope;
 

@@ -180,45 +180,21 @@ impl Layer {
                     Some(b) => up.broadcast_add(b)?,
                     None => up,
                 };
-                gelu(&up)?
+                super::gelu::gelu_times(&up, None)?
             }
             Ffn::SiluGated | Ffn::GeluGated => {
                 let [gate, up] = <[Tensor; 2]>::try_from(self.up.forward(h)?).map_err(|parts| {
                     candle_core::Error::Msg(format!("expected gate and up projections, found {}", parts.len()))
                 })?;
-                let gate = if ffn == Ffn::SiluGated { candle_nn::ops::silu(&gate)? } else { gelu(&gate)? };
-                (gate * up)?
+                if ffn == Ffn::SiluGated {
+                    (candle_nn::ops::silu(&gate)? * up)?
+                } else {
+                    super::gelu::gelu_times(&gate, Some(&up))?
+                }
             }
         };
         self.down.forward(&inner)
     }
-}
-
-/// GELU (tanh form) as llama.cpp computes it on the CPU, where these files are made and
-/// checked: inputs between -10 and 10 rounded to f16, the result rounded to f16 (ggml
-/// looks it up in a table of every f16), `x` above 10, 0 below -10. The rounding is
-/// below the activations' 8-bit quantization, but near-tied tokens follow it. Other
-/// devices use candle's GELU.
-fn gelu(x: &Tensor) -> CResult<Tensor> {
-    if !x.device().is_cpu() {
-        return x.gelu();
-    }
-    let values: Vec<f32> = x.flatten_all()?.to_vec1::<f32>()?;
-    let out: Vec<f32> = values
-        .into_iter()
-        .map(|v| {
-            if v <= -10.0 {
-                0.0
-            } else if v >= 10.0 {
-                v
-            } else {
-                let v = half::f16::from_f32(v).to_f32();
-                let g = 0.5 * v * (1.0 + (0.797_884_6 * v * (1.0 + 0.044_715 * v * v)).tanh());
-                half::f16::from_f32(g).to_f32()
-            }
-        })
-        .collect();
-    Tensor::from_vec(out, x.shape(), x.device())
 }
 
 /// Adds `post`'s RMS norm of `y` (when there is one) to the residual `x`.
