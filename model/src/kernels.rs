@@ -1,5 +1,6 @@
 //! Our quantized matrix products for the CPU, used instead of candle's `QMatMul`
-//! where they apply (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K weights on the CPU).
+//! where they apply (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K weights on the
+//! CPU; F16 and BF16 weights in [`half`]).
 //!
 //! Why not candle's: on x86 it has no SIMD kernel for Q4_1 or Q5_x (a generic Rust
 //! loop), and its products walk one weight row per output value with no tiling, so
@@ -11,6 +12,7 @@
 //! reference). Work is split over rayon's pool by row groups.
 
 mod activations;
+mod half;
 mod pack;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -21,6 +23,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 pub(crate) use activations::QuantizedRows;
+pub use half::HalfMatrix;
 pub use pack::PackedMatrix;
 use pack::GROUP;
 

@@ -34,8 +34,8 @@ use rope::Rope;
 enum Embeddings {
     /// The file's table, in its file format.
     Table { table: Arc<QTensor>, row_bytes: usize, dtype: GgmlDType, width: usize },
-    /// Tied to the output projection, which holds the table packed: rows come from there
-    /// and the table is not kept twice.
+    /// Tied to the output projection, which holds the table for our kernels: rows come
+    /// from there and the table is not kept twice.
     Tied { width: usize },
 }
 
@@ -44,15 +44,15 @@ impl Embeddings {
         let (table, row_bytes, dtype, width) = match self {
             Embeddings::Table { table, row_bytes, dtype, width } => (table, *row_bytes, *dtype, *width),
             Embeddings::Tied { width } => {
-                let Some(matrix) = output.packed() else {
-                    candle_core::bail!("tied embeddings without a packed output projection");
+                let Some(rows) = output.readable_rows() else {
+                    candle_core::bail!("tied embeddings without an output projection of our kernels");
                 };
                 let mut values = vec![0f32; tokens.len() * width];
                 for (&token, row) in tokens.iter().zip(values.chunks_exact_mut(*width)) {
-                    if token as usize >= matrix.rows() {
-                        candle_core::bail!("token id {token} is outside the vocabulary ({})", matrix.rows());
+                    if token as usize >= rows {
+                        candle_core::bail!("token id {token} is outside the vocabulary ({rows})");
                     }
-                    matrix.dequantize_row(token as usize, row);
+                    output.read_row(token as usize, row)?;
                 }
                 return Tensor::from_vec(values, (1, tokens.len(), *width), device);
             }
@@ -111,7 +111,7 @@ impl Transformer {
             Projections::new(vec![table.clone()], device)
                 .map_err(gguf.compute_error("preparing tied output weights"))?
         };
-        let embeddings = if output.packed().is_some() && !gguf.has_tensor("output.weight") {
+        let embeddings = if output.readable_rows().is_some() && !gguf.has_tensor("output.weight") {
             // The file's table is not kept: dropped here, before the layers are packed,
             // so the load's peak memory never holds it beside them.
             drop(table);
@@ -484,7 +484,14 @@ fn log_kernels(layers: &[Layer], output: &Projections) {
     let kernel = crate::kernels::Isa::selected().name();
     let said: Vec<String> = counts
         .iter()
-        .map(|(name, ours, n)| format!("{name} x{n}: {}", if *ours { kernel } else { "candle (no kernel of ours)" }))
+        .map(|(name, ours, n)| {
+            let by = match (*ours, name.as_str()) {
+                (false, _) => "candle (no kernel of ours)",
+                (true, "F16" | "BF16") => "ours (two-byte rows)",
+                (true, _) => kernel,
+            };
+            format!("{name} x{n}: {by}")
+        })
         .collect();
     tracing::info!("weight kernels: {}", said.join(", "));
 }
