@@ -1,10 +1,15 @@
-//! Cost of building a prompt after a keystroke on a 5,000-line Rust file and a
-//! 5,000-line Python file, beside the cost of a full re-parse: the edit recorded for
-//! the syntax tree, the incremental re-parse, and the prompt (shape, budget, scope
-//! headers, exact tokenization with the test model's tokenizer). Target: under 2 ms at
-//! p95. The files are real code no one here wrote, read where they are installed: the
-//! regex-syntax parser from the cargo registry and `_pydecimal.py` from the Python
-//! standard library. Run: `cargo bench -p infill-benches --bench prompt_building`.
+//! Cost of building a prompt after a keystroke on a 5,000-line file of each language
+//! with a grammar, beside the cost of a full re-parse: the edit recorded for the
+//! syntax tree, the incremental re-parse, and the prompt (shape, budget, scope headers,
+//! exact tokenization with the test model's tokenizer). Targets at p95: under 2 ms for
+//! Rust and Python, under 3 ms for the others. The files are real code no one here
+//! wrote: the regex-syntax parser from the cargo registry, `_pydecimal.py` from the
+//! Python standard library, and for the others packages from the registries
+//! (`benches/scripts/fetch-sources.sh`: lodash, zod, react-aria-components, Go's
+//! runtime, OpenJDK's `ConcurrentHashMap`, SQLite, llama.cpp's server; node-addon-api's
+//! header beside it, where the C++ grammar re-parses most of the file each keystroke).
+//! Run: `cargo bench -p infill-benches --bench prompt_building` (`INFILL_BENCH_LANGUAGES=go,c`
+//! for some languages only).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report; it is no LSP server")]
 
@@ -26,14 +31,75 @@ const WORD: &str = "value";
 const FULL_PARSES: usize = 30;
 const BUDGET: usize = 2048 - 64;
 const LIMIT: Duration = Duration::from_secs(5);
+/// Target at p95 for Rust and Python, and for the languages added with their grammars.
 const TARGET_P95_MS: f64 = 2.0;
+const TARGET_P95_MS_NEW: f64 = 3.0;
 
-/// The first `LINES` lines of a real file.
-fn source(path: &PathBuf) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let lines: Vec<&str> = text.split_inclusive('\n').take(LINES).collect();
-    assert_eq!(lines.len(), LINES, "{} has fewer than {LINES} lines", path.display());
+/// `LINES` lines of real files joined, from line `skip` on.
+fn source(paths: &[PathBuf], skip: usize) -> String {
+    let mut lines = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        lines.extend(text.split_inclusive('\n').map(str::to_owned));
+    }
+    let lines: Vec<String> = lines.into_iter().skip(skip).take(LINES).collect();
+    assert_eq!(lines.len(), LINES, "{} has fewer than {LINES} lines", paths[0].display());
     lines.concat()
+}
+
+/// One file measured.
+struct Case {
+    /// The language's LSP id.
+    language: &'static str,
+    /// What the row says beside the language.
+    note: &'static str,
+    files: Vec<PathBuf>,
+    /// Lines skipped before the 5,000 taken.
+    skip: usize,
+    /// Target at p95, ms; `None`: shown, not held to one.
+    target: Option<f64>,
+}
+
+/// The files measured, per language.
+fn cases() -> Vec<Case> {
+    let only = std::env::var("INFILL_BENCH_LANGUAGES").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|n| n == name));
+    let pick = |language: &str, file: &str| -> Vec<PathBuf> {
+        infill_benches::real_sources(language).into_iter().filter(|p| p.ends_with(file)).collect()
+    };
+    let case = |language, files, skip, target| Case { language, note: "", files, skip, target: Some(target) };
+    let mut out = Vec::new();
+    for name in ["rust", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp"] {
+        if !wanted(name) {
+            continue;
+        }
+        let measured = match name {
+            "rust" => case(name, vec![rust_file()], 0, TARGET_P95_MS),
+            "python" => case(name, vec![python_file()], 0, TARGET_P95_MS),
+            "javascript" => case(name, pick(name, "lodash.js"), 0, TARGET_P95_MS_NEW),
+            "typescript" => case(name, pick(name, "types.ts"), 0, TARGET_P95_MS_NEW),
+            // No single TSX file of 5,000 lines: the package's components, one after another.
+            "tsx" => case(name, infill_benches::real_sources(name), 0, TARGET_P95_MS_NEW),
+            "go" => case(name, pick(name, "runtime_proc.go"), 0, TARGET_P95_MS_NEW),
+            "java" => case(name, pick(name, "ConcurrentHashMap.java"), 0, TARGET_P95_MS_NEW),
+            // The amalgamation opens with sqlite3.h's declarations: code from further in.
+            "c" => case(name, pick(name, "sqlite3.c"), 100_000, TARGET_P95_MS_NEW),
+            // Also node-addon-api's header, whose `#ifndef`s split statements inside
+            // functions: tree-sitter-cpp reads all from the first such split to the end as
+            // one error node, which it cannot reuse, so every keystroke re-parses most of
+            // the file (shown, not held to the target).
+            _ => {
+                out.push(Case {
+                    note: " (`#ifndef` inside statements)",
+                    target: None,
+                    ..case(name, pick(name, "napi-inl.hpp"), 0, TARGET_P95_MS_NEW)
+                });
+                case(name, pick(name, "server-context.cpp"), 0, TARGET_P95_MS_NEW)
+            }
+        };
+        out.push(measured);
+    }
+    out
 }
 
 fn rust_file() -> PathBuf {
@@ -71,12 +137,20 @@ fn main() {
         },
         BUDGET,
     );
-    let mut worst_p95: f64 = 0.0;
-    for (name, path, language_id) in [("rust", rust_file(), "rust"), ("python", python_file(), "python")] {
-        let text = source(&path);
-        let path_name = path.display().to_string();
-        let mut doc = Document::new(&text, 0, language_id, &path_name);
-        println!("\n{name}: {} ({LINES} lines, {:.0} KB)", path.display(), text.len() as f64 / 1e3);
+    let mut over = Vec::new();
+    let mut table = Vec::new();
+    for Case { language: name, note, files: paths, skip, target } in cases() {
+        let text = source(&paths, skip);
+        let path_name = paths[0].display().to_string();
+        let mut doc = Document::new(&text, 0, name, &path_name);
+        println!(
+            "\n{name}{note}: {}{} ({LINES} lines from line {}, {:.0} KB), syntax: {}",
+            paths[0].display(),
+            if paths.len() > 1 { format!(" and {} more files", paths.len() - 1) } else { String::new() },
+            skip + 1,
+            text.len() as f64 / 1e3,
+            doc.snapshot().language.syntax_source()
+        );
 
         let snapshot = doc.snapshot();
         let mut full = Vec::new();
@@ -199,19 +273,34 @@ fn main() {
         println!("    prompt, prefix-only:         p50 {:>9}  p95 {:>9}", human(prompt_t.p50), human(prompt_t.p95));
         println!("    prompt, fill-in-the-middle:  p50 {:>9}  p95 {:>9}", human(prompt_fim.p50), human(prompt_fim.p95));
         println!(
-            "    total (edit, parse, prompt): p50 {:>9}  p95 {:>9}  (target < {TARGET_P95_MS} ms at p95)",
+            "    total (edit, parse, prompt): p50 {:>9}  p95 {:>9}  ({})",
             human(total.p50),
-            human(total.p95)
+            human(total.p95),
+            target.map_or("no target".to_owned(), |t| format!("target < {t} ms at p95"))
         );
         println!(
             "    first keystroke at a place:  p50 {:>9}  p95 {:>9}  (nothing cached there yet)",
             human(first.p50),
             human(first.p95)
         );
-        worst_p95 = worst_p95.max(ms(total.p95));
+        if target.is_some_and(|t| ms(total.p95) >= t) {
+            over.push(name);
+        }
+        table.push((format!("{name}{note}"), full, total, target));
     }
-    println!(
-        "\nworst p95 after a keystroke: {worst_p95:.2} ms ({})",
-        if worst_p95 < TARGET_P95_MS { "within target" } else { "OVER TARGET" }
-    );
+    println!("\n{:<36} {:>11} {:>11} {:>11} {:>9}", "language", "full parse", "total p50", "total p95", "target");
+    for (name, full, total, target) in &table {
+        println!(
+            "{name:<36} {:>11} {:>11} {:>11} {:>9}",
+            human(full.p50),
+            human(total.p50),
+            human(total.p95),
+            target.map_or("-".to_owned(), |t| format!("{t} ms"))
+        );
+    }
+    if over.is_empty() {
+        println!("every language within its target at p95");
+    } else {
+        println!("OVER TARGET at p95: {}", over.join(", "));
+    }
 }

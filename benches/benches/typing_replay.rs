@@ -10,7 +10,11 @@
 //!
 //! Run: `cargo bench -p infill-benches --bench typing_replay` (builds the llama.cpp peer
 //! once with `benches/scripts/build-llama-cpp.sh`; `INFILL_REPLAY_REGIONS=N` changes the
-//! number of regions, `INFILL_BENCH_NO_LLAMA=1` skips the peer). It replays on both real
+//! number of regions, `INFILL_BENCH_NO_LLAMA=1` skips the peer).
+//! `INFILL_REPLAY_LANGUAGES=javascript,go,...` replays each language named on its own
+//! (any of rust, python, javascript, typescript, tsx, go, java, c, cpp; the others'
+//! code comes from the package registries through `benches/scripts/fetch-sources.sh`)
+//! and ends with a table of the figures per language. It replays on both real
 //! models, the test model and Gemma 3 270M, one after the other;
 //! `INFILL_BENCH_MODEL` names one model instead (see `infill_benches::bench_model`).
 
@@ -39,7 +43,8 @@ const PYTHON_FILES: &[&str] =
 struct Region {
     path: PathBuf,
     language: &'static str,
-    text: String,
+    /// The whole file (shared by the regions of one file).
+    text: std::sync::Arc<String>,
     /// Byte range of the body in `text` (whole lines, without the last line break).
     body: std::ops::Range<usize>,
 }
@@ -49,9 +54,27 @@ fn rust_files() -> Vec<PathBuf> {
     ["hir/interval.rs", "hir/literal.rs", "utf8.rs", "debug.rs", "hir/print.rs"].iter().map(|f| root.join(f)).collect()
 }
 
+/// Node kinds of functions (with a `body` field) per grammar.
+const FUNCTION_KINDS: &[&str] = &[
+    "function_item",
+    "function_definition",
+    "function_declaration",
+    "method_definition",
+    "method_declaration",
+    "constructor_declaration",
+];
+
+/// Files over this size are left out of the replay (SQLite's 9 MB amalgamation: no
+/// one edits it, and its first parse runs past the server's limit).
+const MAX_REPLAY_FILE_BYTES: u64 = 600_000;
+
 /// Function bodies of 3 to 15 lines in `path`.
 fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_REPLAY_FILE_BYTES) {
+        return Vec::new();
+    }
     let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let text = std::sync::Arc::new(text);
     let rope = Rope::from_str(&text);
     let language = Language::detect(language_id, &path.to_string_lossy());
     let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
@@ -64,12 +87,12 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
                 stack.push(child);
             }
         }
-        if !matches!(node.kind(), "function_definition" | "function_item") {
+        if !FUNCTION_KINDS.contains(&node.kind()) {
             continue;
         }
         let Some(body) = node.child_by_field_name("body") else { continue };
-        // Rust: the lines inside the braces; Python: the block's lines.
-        let (first, last) = if language_id == "rust" {
+        // Braces: the lines inside them; Python: the block's lines.
+        let (first, last) = if !language.indentation_blocks() {
             (body.start_position().row + 1, body.end_position().row.saturating_sub(1))
         } else {
             (body.start_position().row, body.end_position().row)
@@ -87,6 +110,25 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
     }
     out
 }
+
+/// `count` regions of one language, from its real code.
+fn language_regions(language: &'static str, count: usize) -> Vec<Region> {
+    let files: Vec<PathBuf> = match language {
+        "python" => PYTHON_FILES.iter().map(|f| infill_benches::python_stdlib(f)).collect(),
+        "rust" => rust_files(),
+        other => infill_benches::real_sources(other),
+    };
+    let mut pool: Vec<Region> = files.iter().flat_map(|f| bodies(f, language)).collect();
+    let mut rng = fastrand::Rng::with_seed(SEED);
+    let mut chosen = Vec::new();
+    while chosen.len() < count && !pool.is_empty() {
+        chosen.push(pool.swap_remove(rng.usize(0..pool.len())));
+    }
+    chosen
+}
+
+/// The language ids the replay knows.
+const LANGUAGES: &[&str] = &["rust", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp"];
 
 fn regions(count: usize) -> Vec<Region> {
     let mut rng = fastrand::Rng::with_seed(SEED);
@@ -304,7 +346,20 @@ fn main() {
     // Quality figures come from runs without wall-clock cut-offs (two runs agree);
     // latency figures from runs with the defaults.
     let quality = std::env::var("INFILL_REPLAY_MODE").is_ok_and(|m| m == "quality");
-    let regions = regions(count);
+    // Python and Rust mixed (the figures earlier issues report), or each language named on its own.
+    let groups: Vec<(String, Vec<Region>)> = match std::env::var("INFILL_REPLAY_LANGUAGES") {
+        Ok(list) => list
+            .split(',')
+            .map(|name| {
+                let language = LANGUAGES
+                    .iter()
+                    .find(|l| **l == name.trim())
+                    .unwrap_or_else(|| panic!("unknown language `{name}`: one of {LANGUAGES:?}"));
+                (language.to_string(), language_regions(language, count))
+            })
+            .collect(),
+        Err(_) => vec![("python+rust".to_owned(), regions(count))],
+    };
     let build = Command::new("cargo").args(["build", "--release", "--locked", "-p", "infill-server"]).status();
     assert!(build.is_ok_and(|s| s.success()), "building infill-ls");
     // The two real models (a second architecture, tokenizer and K-quant mix) unless one is named.
@@ -313,16 +368,40 @@ fn main() {
     } else {
         vec![infill_benches::test_model(), infill_benches::gemma3_model()]
     };
-    for (i, model) in models.iter().enumerate() {
-        if i > 0 {
+    let mut table = Vec::new();
+    for model in &models {
+        for (name, regions) in &groups {
             println!();
+            let (saved, chars, shown, accepted, latency) = replay_model(model, regions, quality);
+            table.push((
+                model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                name,
+                saved,
+                chars,
+                shown,
+                accepted,
+                latency,
+            ));
         }
-        replay_model(model, &regions, quality);
+    }
+    println!(
+        "\n{:<44} {:<12} {:>7} {:>7} {:>15} {:>9} {:>9}",
+        "model", "language", "saved", "chars", "accepted/shown", "p50", "p95"
+    );
+    for (model, name, saved, chars, shown, accepted, latency) in table {
+        println!(
+            "{model:<44} {name:<12} {:>6.1}% {chars:>7} {:>15} {:>9} {:>9}",
+            100.0 * saved as f64 / chars.max(1) as f64,
+            format!("{accepted}/{shown}"),
+            human(latency.p50),
+            human(latency.p95)
+        );
     }
 }
 
-/// The replay on `model`, ours and (unless `INFILL_BENCH_NO_LLAMA`) llama-server's, and the report.
-fn replay_model(model: &Path, regions: &[Region], quality: bool) {
+/// The replay on `model`, ours and (unless `INFILL_BENCH_NO_LLAMA`) llama-server's, and the
+/// report; returns ours: characters saved and typed, suggestions shown and accepted, latency.
+fn replay_model(model: &Path, regions: &[Region], quality: bool) -> (usize, usize, usize, usize, Summary) {
     let fim = has_fim(model);
     println!(
         "typing replay ({}): {} regions ({} chars), model {} ({}), {THREADS} threads, binary {}",
@@ -358,15 +437,16 @@ fn replay_model(model: &Path, regions: &[Region], quality: bool) {
         }
     }
     let ours_latency = report(&mut ours);
-    if std::env::var_os("INFILL_BENCH_NO_LLAMA").is_some() {
-        return;
+    let figures = (ours.saved_chars, ours.typed_chars, ours.shown, ours.accepted, ours_latency);
+    if std::env::var_os("INFILL_BENCH_NO_LLAMA").is_some() || regions.is_empty() {
+        return figures;
     }
     // llama.vim's first-request predict limit; none for quality runs.
     let predict_ms = (!quality).then_some(250);
     let api = if fim { PeerApi::Infill } else { PeerApi::Completion };
     let Some(mut llama) = LlamaServer::start(model, THREADS, api, MAX_TOKENS, predict_ms) else {
         println!("llama-server could not be started: no peer figures");
-        return;
+        return figures;
     };
     let mut peer = Tally { name: "llama-server".into(), ..Tally::default() };
     replay(&mut llama, regions, &mut peer);
@@ -392,4 +472,5 @@ fn replay_model(model: &Path, regions: &[Region], quality: bool) {
             if ours_latency.p95 < Duration::from_millis(200) { "met" } else { "MISSED" },
         );
     }
+    figures
 }

@@ -54,6 +54,24 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// Real code of `language` (`javascript`, `typescript`, `tsx`, `go`, `java`, `c`,
+/// `cpp`) no one here wrote, fetched from the package registries by
+/// `benches/scripts/fetch-sources.sh` and cached outside git: its files, sorted.
+pub fn real_sources(language: &str) -> Vec<PathBuf> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/fetch-sources.sh");
+    let out = Command::new("bash").args([script, language]).output().expect("bash");
+    assert!(out.status.success(), "fetch-sources.sh {language}: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A file of Python's standard library (real code no one here wrote).
 pub fn python_stdlib(file: &str) -> PathBuf {
     let out = Command::new("python3")

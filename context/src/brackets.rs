@@ -14,7 +14,7 @@ pub(crate) enum LexState {
     Str { quote: char, triple: bool },
     /// In a line comment.
     LineComment,
-    /// In a block comment (Rust's nest).
+    /// In a block comment (`depth` counts nesting, where comments nest).
     BlockComment { depth: usize },
 }
 
@@ -49,7 +49,7 @@ pub(crate) fn closer_of(open: char) -> char {
 
 /// Lexes `text` starting in `state`, returning the events and the final state.
 pub(crate) fn lex(language: Language, mut state: LexState, text: &str) -> (Vec<Token>, LexState) {
-    let comment = language.line_comment();
+    let lexical = &language.spec().lexical;
     let mut events = Vec::new();
     let bytes = text.as_bytes();
     let started_in_string = matches!(state, LexState::Str { .. });
@@ -61,32 +61,31 @@ pub(crate) fn lex(language: Language, mut state: LexState, text: &str) -> (Vec<T
         let width = c.len_utf8();
         match state {
             LexState::Code => {
-                if rest.starts_with(comment) {
+                if let Some(marker) = lexical.line_comments.iter().find(|m| rest.starts_with(**m)) {
                     state = LexState::LineComment;
-                    i += comment.len();
+                    i += marker.len();
                     continue;
                 }
-                if language == Language::Rust && rest.starts_with("/*") {
+                if let Some((open, _)) = lexical.block_comment.filter(|(open, _)| rest.starts_with(open)) {
                     state = LexState::BlockComment { depth: 1 };
-                    i += 2;
+                    i += open.len();
                     continue;
                 }
                 match c {
                     '(' | '[' | '{' => events.push(Token::Open(c, i)),
                     ')' | ']' | '}' => events.push(Token::Close(c, i)),
-                    '"' | '\'' | '`' => {
-                        if c == '\'' && !language.single_quote_strings() {
-                            // Rust: a char literal ('x', '\n', '\u{..}'), else a lifetime or label.
-                            if let Some(len) = rust_char_literal(rest) {
-                                i += len;
-                                continue;
-                            }
-                        } else if c != '`' || matches!(language, Language::Other(_)) {
-                            let triple = language.indentation_blocks() && rest.starts_with(&c.to_string().repeat(3));
-                            state = LexState::Str { quote: c, triple };
-                            i += if triple { 3 } else { 1 };
+                    '\'' if lexical.char_or_lifetime => {
+                        // Rust: a char literal ('x', '\n', '\u{..}'), else a lifetime or label.
+                        if let Some(len) = rust_char_literal(rest) {
+                            i += len;
                             continue;
                         }
+                    }
+                    _ if lexical.quotes.contains(&c) => {
+                        let triple = lexical.triple_quotes && rest.starts_with(&c.to_string().repeat(3));
+                        state = LexState::Str { quote: c, triple };
+                        i += if triple { 3 } else { 1 };
+                        continue;
                     }
                     _ => {}
                 }
@@ -97,7 +96,7 @@ pub(crate) fn lex(language: Language, mut state: LexState, text: &str) -> (Vec<T
                     i += 1 + rest[1..].chars().next().map_or(0, char::len_utf8);
                     continue;
                 }
-                if c == '\n' && !triple && language.indentation_blocks() {
+                if c == '\n' && !triple && lexical.strings_end_at_line_end {
                     state = LexState::Code; // an unterminated Python string ends at the line
                 } else if c == quote && (!triple || rest.starts_with(&quote.to_string().repeat(3))) {
                     state = LexState::Code;
@@ -117,12 +116,13 @@ pub(crate) fn lex(language: Language, mut state: LexState, text: &str) -> (Vec<T
                 i += width;
             }
             LexState::BlockComment { depth } => {
-                if rest.starts_with("*/") {
+                let (open, close) = lexical.block_comment.unwrap_or(("/*", "*/"));
+                if rest.starts_with(close) {
                     state = if depth <= 1 { LexState::Code } else { LexState::BlockComment { depth: depth - 1 } };
-                    i += 2;
-                } else if rest.starts_with("/*") {
+                    i += close.len();
+                } else if lexical.nested_comments && rest.starts_with(open) {
                     state = LexState::BlockComment { depth: depth + 1 };
-                    i += 2;
+                    i += open.len();
                 } else {
                     i += width;
                 }
@@ -156,18 +156,18 @@ mod tests {
 
     #[test]
     fn brackets_in_strings_and_comments_do_not_count() {
-        let (events, state) = lex(Language::Rust, LexState::Code, "f(\"(\", '(', 'a) // (\n{");
+        let (events, state) = lex(Language::RUST, LexState::Code, "f(\"(\", '(', 'a) // (\n{");
         assert_eq!(events, vec![Token::Open('(', 1), Token::Close(')', 14), Token::Open('{', 21)]);
         assert_eq!(state, LexState::Code);
-        let (events, _) = lex(Language::Python, LexState::Code, "x = ')' + \"\"\"(\n)\"\"\" # (\n[");
+        let (events, _) = lex(Language::PYTHON, LexState::Code, "x = ')' + \"\"\"(\n)\"\"\" # (\n[");
         assert_eq!(events, vec![Token::Open('[', 24)]);
     }
 
     #[test]
     fn a_string_open_before_the_text_is_seen_closing() {
-        let state = state_after(Language::Python, "print(\"hello");
+        let state = state_after(Language::PYTHON, "print(\"hello");
         assert_eq!(state, LexState::Str { quote: '"', triple: false });
-        let (events, _) = lex(Language::Python, state, " world\")");
+        let (events, _) = lex(Language::PYTHON, state, " world\")");
         assert_eq!(events, vec![Token::CloseOuterString(6), Token::Close(')', 7)]);
     }
 }

@@ -1,6 +1,7 @@
 //! Context from other open buffers: the definitions (signatures, struct and class
 //! headers, a few lines each) of names used near the cursor and defined or imported
-//! from elsewhere, and the regions of other buffers edited most recently.
+//! from elsewhere, and the regions of other buffers edited most recently. What counts
+//! as a definition or an import is each grammar's `definitions.scm` and `imports.scm`.
 
 use std::collections::HashSet;
 
@@ -8,6 +9,7 @@ use ropey::Rope;
 use tree_sitter::{Node, Tree};
 
 use crate::language::Language;
+use crate::queries::Extent;
 use crate::text::is_word;
 use crate::PromptInput;
 
@@ -107,13 +109,14 @@ fn lines(rope: &Rope, first: usize, last: usize) -> String {
     out
 }
 
-/// The first line of the doc comments and attributes right above `line`.
-fn with_docs(rope: &Rope, line: usize) -> usize {
+/// The first line of the doc comments and attributes right above `line` (lines that
+/// start with one of the language's doc prefixes).
+fn with_docs(rope: &Rope, language: Language, line: usize) -> usize {
     let mut first = line;
     while first > 0 && line - first < MAX_DOC_LINES {
         let above = rope.line(first - 1).to_string();
         let above = above.trim_start();
-        if above.starts_with("///") || above.starts_with("#[") || above.starts_with("//!") {
+        if language.spec().doc_prefixes.iter().any(|p| above.starts_with(p)) {
             first -= 1;
         } else {
             break;
@@ -127,36 +130,48 @@ fn definitions(input: &PromptInput<'_>) -> Vec<Snippet> {
     if others.iter().all(|o| o.tree.is_none()) {
         return Vec::new();
     }
-    let names = names_near(rope, cursor);
+    let names = names_near(rope, language, cursor);
     if names.is_empty() {
         return Vec::new();
     }
-    let imported = imported_names(rope, language);
+    let imported = tree.map(|t| imported_names(rope, language, t)).unwrap_or_default();
     let local: HashSet<String> =
-        tree.map(|t| defined(rope, t).into_iter().map(|d| d.name).collect()).unwrap_or_default();
+        tree.map(|t| defined(rope, language, t).into_iter().map(|d| d.name).collect()).unwrap_or_default();
     let mut out = Vec::new();
-    let indexes: Vec<(usize, Vec<Definition>)> =
-        others.iter().enumerate().filter_map(|(i, o)| o.tree.as_ref().map(|t| (i, defined(&o.rope, t)))).collect();
+    let indexes: Vec<(usize, Vec<Definition>)> = others
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.tree.as_ref().map(|t| (i, defined(&o.rope, o.language, t))))
+        .collect();
     for name in names.iter().filter(|n| imported.contains(*n) || !local.contains(*n)) {
         for (i, defs) in &indexes {
             let other = &others[*i];
             for def in defs.iter().filter(|d| &d.name == name) {
+                // A definition inside one already shown (a method of a class shown
+                // whole) adds nothing; one that holds an earlier one replaces it.
+                let inside = |s: &(Snippet, usize)| s.0.path == other.path && s.0.line <= def.first && def.last <= s.1;
+                if out.iter().any(inside) {
+                    continue;
+                }
+                out.retain(|s| !(s.0.path == other.path && def.first <= s.0.line && s.1 <= def.last));
                 if out.len() < MAX_DEFINITIONS {
-                    out.push(Snippet {
+                    let snippet = Snippet {
                         path: other.path.clone(),
                         text: lines(&other.rope, def.first, def.last),
                         kind: SnippetKind::Definition(name.clone()),
                         line: def.first,
-                    });
+                    };
+                    out.push((snippet, def.last));
                 }
             }
         }
     }
-    out
+    out.into_iter().map(|(snippet, _)| snippet).collect()
 }
 
-/// Identifiers near the cursor, nearest first, without keywords.
-fn names_near(rope: &Rope, cursor: usize) -> Vec<String> {
+/// Identifiers near the cursor, nearest first, without the language's keywords.
+fn names_near(rope: &Rope, language: Language, cursor: usize) -> Vec<String> {
+    let keywords = language.spec().keywords;
     let line = rope.byte_to_line(cursor.min(rope.len_bytes()));
     let first = line.saturating_sub(LINES_ABOVE);
     let last = (line + LINES_BELOW).min(rope.len_lines().saturating_sub(1));
@@ -164,7 +179,7 @@ fn names_near(rope: &Rope, cursor: usize) -> Vec<String> {
     let mut seen = HashSet::new();
     for l in first..=last {
         for word in identifiers(&rope.line(l).to_string()) {
-            if !KEYWORDS.contains(&word.as_str()) && seen.insert(word.clone()) {
+            if !keywords.contains(&word.as_str()) && seen.insert(word.clone()) {
                 order.push((l.abs_diff(line), word));
             }
         }
@@ -189,27 +204,21 @@ fn identifiers(text: &str) -> Vec<String> {
     out
 }
 
-/// Names brought in by `use` (Rust) or `import`/`from ... import` (Python) lines.
-fn imported_names(rope: &Rope, language: Language) -> HashSet<String> {
+/// Names brought in by the file's imports (the nodes its grammar's `imports.scm` marks
+/// among the top-level ones in its first lines).
+fn imported_names(rope: &Rope, language: Language, tree: &Tree) -> HashSet<String> {
+    let keywords = language.spec().keywords;
     let mut names = HashSet::new();
-    for line in rope.lines().take(IMPORT_LINES) {
-        // Most lines are not imports: look at their first characters before copying them.
-        let head: String = line.chars().skip_while(|c| c.is_whitespace()).take(8).collect();
-        if !["use ", "pub use ", "import ", "from "]
-            .iter()
-            .any(|k| head.starts_with(k) || k.starts_with(head.as_str()) && head.len() >= 4)
-        {
-            continue;
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        if child.start_position().row >= IMPORT_LINES {
+            break;
         }
-        let line = line.to_string();
-        let trimmed = line.trim_start();
-        let is_import = match language {
-            Language::Rust => trimmed.starts_with("use ") || trimmed.starts_with("pub use "),
-            Language::Python => trimmed.starts_with("import ") || trimmed.starts_with("from "),
-            Language::Other(_) => false,
-        };
-        if is_import {
-            names.extend(identifiers(trimmed).into_iter().filter(|w| !KEYWORDS.contains(&w.as_str())));
+        if crate::queries::is_import(language, child, rope) {
+            let Some(text) = rope.get_byte_slice(child.byte_range()) else { continue };
+            let text = text.to_string();
+            names.extend(identifiers(&text).into_iter().filter(|w| !keywords.contains(&w.as_str())));
         }
     }
     names
@@ -222,72 +231,35 @@ struct Definition {
     last: usize,
 }
 
-/// Definitions at the top level and one level into `impl`, `trait`, `mod` and `class` bodies.
-fn defined(rope: &Rope, tree: &Tree) -> Vec<Definition> {
+/// Definitions at the top level and in the members its grammar's `definitions.scm`
+/// marks (`impl` and `class` bodies, namespaces, exports), up to two levels in.
+fn defined(rope: &Rope, language: Language, tree: &Tree) -> Vec<Definition> {
     let mut out = Vec::new();
-    collect(rope, tree.root_node(), 0, &mut out);
+    collect(rope, language, tree.root_node(), 0, &mut out);
     out
 }
 
-fn collect(rope: &Rope, node: Node<'_>, depth: usize, out: &mut Vec<Definition>) {
+/// Levels of `@members` searched below the top level.
+const MAX_MEMBER_DEPTH: usize = 2;
+
+fn collect(rope: &Rope, language: Language, node: Node<'_>, depth: usize, out: &mut Vec<Definition>) {
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
-        let target =
-            if child.kind() == "decorated_definition" { child.child_by_field_name("definition") } else { Some(child) };
-        let Some(def) = target else { continue };
-        let kind = def.kind();
-        let container = matches!(kind, "impl_item" | "trait_item" | "mod_item" | "class_definition");
-        if let Some(name) = def.child_by_field_name("name").and_then(|n| rope.get_byte_slice(n.byte_range())) {
-            let first = with_docs(rope, child.start_position().row);
-            let body = def.child_by_field_name("body");
-            let body_row = body.map_or(def.end_position().row, |b| b.start_position().row);
-            let shows_body = matches!(
-                kind,
-                "struct_item"
-                    | "enum_item"
-                    | "union_item"
-                    | "class_definition"
-                    | "type_item"
-                    | "const_item"
-                    | "static_item"
-            );
-            let last = if shows_body { def.end_position().row.min(body_row + MAX_BODY_LINES) } else { body_row };
-            if DEFINITION_KINDS.contains(&kind) {
-                out.push(Definition { name: name.to_string(), first, last });
-            }
+        let (found, members) = crate::queries::definitions_at(language, child, rope);
+        for def in found {
+            let Some(name) = rope.get_byte_slice(def.name.byte_range()) else { continue };
+            let first = with_docs(rope, language, def.node.start_position().row);
+            let body_row = def.body.map_or(def.node.end_position().row, |b| b.start_position().row);
+            let last = match def.extent {
+                Extent::Signature => body_row,
+                Extent::Outline => def.node.end_position().row.min(body_row + MAX_BODY_LINES),
+            };
+            out.push(Definition { name: name.to_string(), first, last });
         }
-        if container && depth == 0 {
-            if let Some(body) = def.child_by_field_name("body") {
-                collect(rope, body, depth + 1, out);
+        if depth < MAX_MEMBER_DEPTH {
+            for members in members {
+                collect(rope, language, members, depth + 1, out);
             }
         }
     }
 }
-
-/// Node kinds that define a name worth showing.
-const DEFINITION_KINDS: &[&str] = &[
-    "function_item",
-    "function_signature_item",
-    "struct_item",
-    "enum_item",
-    "union_item",
-    "trait_item",
-    "type_item",
-    "const_item",
-    "static_item",
-    "macro_definition",
-    "mod_item",
-    "function_definition",
-    "class_definition",
-];
-
-/// Words never worth looking up.
-const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
-    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
-    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "and", "assert", "class",
-    "def", "del", "elif", "except", "finally", "from", "global", "import", "is", "lambda", "None", "nonlocal", "not",
-    "or", "pass", "raise", "True", "False", "try", "with", "yield", "print", "len", "str", "int", "float", "bool",
-    "list", "dict", "String", "Vec", "Option", "Some", "Ok", "Err", "Result", "Box", "usize", "u8", "u32", "u64",
-    "i32", "i64", "f32", "f64",
-];

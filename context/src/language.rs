@@ -1,155 +1,183 @@
 //! Which language a buffer is in, from the editor's language id or the file's name,
-//! and the little each language needs here: a grammar (Rust, Python) and how to write
-//! a line comment.
+//! and the facts prompts need about it. The facts are data: one row per language in
+//! [`crate::language_table`], tree-sitter queries per grammar under `queries/<lang>/`.
 
-/// A language as far as prompts are concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Language {
-    /// Rust: parsed with tree-sitter-rust.
-    Rust,
-    /// Python: parsed with tree-sitter-python.
-    Python,
-    /// Anything else: no syntax tree, text rules only. Holds the line-comment marker.
-    Other(&'static str),
+use crate::language_table::{LanguageSpec, LANGUAGES, PLAIN_TEXT};
+
+/// A language as far as prompts are concerned: a row of the language table. Cheap to
+/// copy; two values are equal when they are the same row.
+#[derive(Clone, Copy)]
+pub struct Language(&'static LanguageSpec);
+
+/// How a language's blocks are delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocks {
+    /// By brackets: a closing bracket at the depth a block was opened ends it.
+    Brackets,
+    /// By indentation alone (Python).
+    Indentation,
 }
 
-/// Language ids (LSP's list) and file extensions of languages without a grammar here,
-/// with their line-comment marker (for path comments in prompts).
-const COMMENT_MARKERS: &[(&[&str], &str)] = &[
-    (
-        &[
-            "c",
-            "cpp",
-            "h",
-            "hpp",
-            "cc",
-            "csharp",
-            "cs",
-            "go",
-            "java",
-            "javascript",
-            "js",
-            "jsx",
-            "javascriptreact",
-            "typescript",
-            "ts",
-            "tsx",
-            "typescriptreact",
-            "kotlin",
-            "kt",
-            "scala",
-            "swift",
-            "dart",
-            "zig",
-            "php",
-            "objective-c",
-            "groovy",
-        ],
-        "//",
-    ),
-    (
-        &[
-            "shellscript",
-            "sh",
-            "bash",
-            "zsh",
-            "fish",
-            "ruby",
-            "rb",
-            "perl",
-            "pl",
-            "r",
-            "yaml",
-            "yml",
-            "toml",
-            "dockerfile",
-            "makefile",
-            "elixir",
-            "ex",
-            "exs",
-            "julia",
-            "jl",
-            "nim",
-            "powershell",
-            "ps1",
-            "cmake",
-        ],
-        "#",
-    ),
-    (&["lua", "sql", "haskell", "hs", "elm", "ada"], "--"),
-    (&["lisp", "clojure", "clj", "scheme", "el", "emacs-lisp"], ";;"),
-];
+/// Which way a grammar-less buffer or a grammar-backed one is read (shown by `infill-ls prompt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyntaxSource {
+    /// Parsed with this tree-sitter grammar.
+    Grammar(&'static str),
+    /// No grammar: text rules only.
+    TextRules,
+}
+
+impl std::fmt::Display for SyntaxSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyntaxSource::Grammar(name) => f.write_str(name),
+            SyntaxSource::TextRules => f.write_str("text rules"),
+        }
+    }
+}
+
+impl PartialEq for Language {
+    fn eq(&self, other: &Language) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Language {}
+
+impl std::hash::Hash for Language {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+impl std::fmt::Debug for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Language({})", self.0.name)
+    }
+}
 
 impl Language {
+    /// Rust.
+    pub const RUST: Language = Language(&crate::language_table::RUST);
+    /// Python.
+    pub const PYTHON: Language = Language(&crate::language_table::PYTHON);
+    /// Text with `//` comments and no grammar: what an unknown language is read as.
+    pub const PLAIN_TEXT: Language = Language(&PLAIN_TEXT);
+
     /// The language of a buffer: the editor's language id when it names one we know,
-    /// else the path's extension; `Other("//")` for anything unknown.
+    /// else the path's extension, else plain text.
     pub fn detect(language_id: &str, path: &str) -> Language {
-        let extension = path.rsplit_once('.').map(|(_, ext)| ext).filter(|ext| !ext.contains('/')).unwrap_or("");
-        Self::from_name(&language_id.to_ascii_lowercase())
-            .or_else(|| Self::from_name(&extension.to_ascii_lowercase()))
-            .unwrap_or(Language::Other("//"))
+        let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        let extension = file_name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
+        let id = language_id.to_ascii_lowercase();
+        let extension = extension.to_ascii_lowercase();
+        LANGUAGES
+            .iter()
+            .find(|spec| spec.ids.contains(&id.as_str()))
+            .or_else(|| {
+                LANGUAGES.iter().find(|spec| !extension.is_empty() && spec.extensions.contains(&extension.as_str()))
+            })
+            .map_or(Language::PLAIN_TEXT, |spec| Language(spec))
     }
 
-    fn from_name(name: &str) -> Option<Language> {
-        match name {
-            "rust" | "rs" => Some(Language::Rust),
-            "python" | "py" | "pyi" | "pyw" => Some(Language::Python),
-            "" => None,
-            _ => COMMENT_MARKERS
-                .iter()
-                .find(|(names, _)| names.contains(&name))
-                .map(|(_, marker)| Language::Other(marker)),
-        }
+    /// Every language of the table, grammar-backed ones first.
+    pub fn all() -> impl Iterator<Item = Language> {
+        LANGUAGES.iter().map(|spec| Language(spec))
+    }
+
+    /// The languages with a tree-sitter grammar here.
+    pub fn parsed() -> impl Iterator<Item = Language> {
+        Language::all().filter(|l| l.0.grammar.is_some())
+    }
+
+    /// The row's name (`typescript`, `text (#)`).
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    /// The row itself.
+    pub(crate) fn spec(self) -> &'static LanguageSpec {
+        self.0
     }
 
     /// The tree-sitter grammar, for the languages that have one here.
     pub fn grammar(self) -> Option<tree_sitter::Language> {
-        match self {
-            Language::Rust => Some(tree_sitter_rust::LANGUAGE.into()),
-            Language::Python => Some(tree_sitter_python::LANGUAGE.into()),
-            Language::Other(_) => None,
-        }
+        self.0.grammar.as_ref().map(|g| g.language.into())
     }
 
-    /// What starts a line comment.
+    /// Whether the buffer is parsed, and with which grammar.
+    pub fn syntax_source(self) -> SyntaxSource {
+        self.0.grammar.as_ref().map_or(SyntaxSource::TextRules, |g| SyntaxSource::Grammar(g.name))
+    }
+
+    /// What starts a line comment (the first marker where a language has several).
     pub fn line_comment(self) -> &'static str {
-        match self {
-            Language::Rust => "//",
-            Language::Python => "#",
-            Language::Other(marker) => marker,
-        }
+        self.0.lexical.line_comments.first().copied().unwrap_or("//")
+    }
+
+    /// How blocks are delimited.
+    pub fn blocks(self) -> Blocks {
+        self.0.blocks
     }
 
     /// Whether blocks are delimited by indentation alone (Python) rather than brackets.
     pub fn indentation_blocks(self) -> bool {
-        self == Language::Python
+        self.0.blocks == Blocks::Indentation
     }
 
-    /// Whether a line (its code up to the cursor) opens a block: an open bracket, or a
-    /// colon where blocks are indentation.
+    /// Whether a line (its code up to the cursor) opens a block: it ends in one of the
+    /// language's block openers (an open bracket; Python's colon).
     pub fn opens_block(self, line: &str) -> bool {
         let code = line.trim_end();
-        code.ends_with(['{', '(', '[']) || (self.indentation_blocks() && code.ends_with(':'))
-    }
-
-    /// Whether `'` opens a string in this language (not in Rust, where it also starts
-    /// lifetimes and labels).
-    pub(crate) fn single_quote_strings(self) -> bool {
-        !matches!(self, Language::Rust)
+        self.0.block_openers.iter().any(|opener| code.ends_with(opener))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Language;
+    use super::{Language, SyntaxSource};
 
     #[test]
     fn ids_win_over_extensions_and_unknowns_fall_back() {
-        assert_eq!(Language::detect("rust", "x.txt"), Language::Rust);
-        assert_eq!(Language::detect("", "src/a.py"), Language::Python);
-        assert_eq!(Language::detect("plaintext", "a.rs"), Language::Rust);
-        assert_eq!(Language::detect("lua", "a"), Language::Other("--"));
-        assert_eq!(Language::detect("klingon", "dir.v2/file"), Language::Other("//"));
-        assert_eq!(Language::detect("", "Makefile.sh"), Language::Other("#"));
+        assert_eq!(Language::detect("rust", "x.txt"), Language::RUST);
+        assert_eq!(Language::detect("", "src/a.py"), Language::PYTHON);
+        assert_eq!(Language::detect("plaintext", "a.rs"), Language::RUST);
+        assert_eq!(Language::detect("lua", "a").line_comment(), "--");
+        assert_eq!(Language::detect("klingon", "dir.v2/file"), Language::PLAIN_TEXT);
+        assert_eq!(Language::detect("", "Makefile.sh").line_comment(), "#");
+        assert_eq!(Language::detect("typescriptreact", "a.js").name(), "tsx");
+        assert_eq!(Language::detect("plaintext", "src/App.TSX").name(), "tsx");
+        assert_eq!(Language::detect("javascriptreact", "a").name(), "javascript");
+        assert_eq!(Language::detect("cpp", "a.h").name(), "cpp");
+        assert_eq!(Language::detect("plaintext", "a.h").name(), "c");
+        assert_eq!(Language::detect("", "main.go").syntax_source(), SyntaxSource::Grammar("tree-sitter-go"));
+        assert_eq!(Language::detect("kotlin", "a.kt").syntax_source(), SyntaxSource::TextRules);
+    }
+
+    #[test]
+    fn every_id_and_extension_names_one_row() {
+        let mut seen = std::collections::HashMap::new();
+        for language in Language::all() {
+            for key in language
+                .spec()
+                .ids
+                .iter()
+                .map(|i| ("id", *i))
+                .chain(language.spec().extensions.iter().map(|e| ("ext", *e)))
+            {
+                if let Some(before) = seen.insert(key, language.name()) {
+                    panic!("{key:?} is claimed by both {before} and {}", language.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_grammar_loads() {
+        for language in Language::parsed() {
+            let grammar = language.grammar().expect("a grammar");
+            let mut parser = tree_sitter::Parser::new();
+            assert!(parser.set_language(&grammar).is_ok(), "{} does not load", language.name());
+        }
     }
 }

@@ -2,8 +2,12 @@
 //! loaded model, decides what kind of completion fits, and shapes the model's answer
 //! into what the editor shows.
 //!
-//! - [`Syntax`] keeps an incremental tree-sitter tree per buffer (Rust, Python);
-//!   other languages work from text alone.
+//! - [`Language`] is a row of the language table (`language_table.rs`): ids, extensions,
+//!   grammar, comment and string syntax, block rules; what its trees mean for scopes,
+//!   definitions and imports is in query files, `context/queries/<lang>/*.scm`.
+//! - [`Syntax`] keeps an incremental tree-sitter tree per buffer of a language with a
+//!   grammar (Rust, Python, JavaScript, TypeScript, TSX, Go, Java, C, C++); other
+//!   languages work from text alone.
 //! - [`build`] makes a [`Prompt`] from a [`PromptInput`] (buffer, cursor, tree, other
 //!   open buffers) and [`PromptOptions`] (the [`PromptFormat`] from the format table,
 //!   the model's [`SpecialTokens`], the token budget), counting tokens exactly with the
@@ -20,7 +24,9 @@ mod budget;
 mod cross_file;
 mod finish;
 mod language;
+mod language_table;
 mod prompt;
+mod queries;
 mod scopes;
 mod shape;
 mod syntax;
@@ -32,7 +38,7 @@ pub use budget::prompt_budget;
 pub use cross_file::{OtherFile, Snippet, SnippetKind};
 pub use finish::Finisher;
 pub use infill_family::{FileLayout, PromptFormat, SpecialTokens};
-pub use language::Language;
+pub use language::{Blocks, Language, SyntaxSource};
 pub use prompt::{build, MiddleAnchor, PartCounts, PrefixAnchor, Prompt, PromptInput, PromptOptions};
 pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};

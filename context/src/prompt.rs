@@ -351,7 +351,7 @@ pub fn build(
     let reserved = 3; // the suffix and middle tokens, and slack
     let left = options.budget.saturating_sub(asm.ids.len() + reserved);
     let suffix_share = if fim { (left as f32 * options.suffix_share) as usize } else { 0 };
-    let headers = |cut: usize| scopes::headers(input.rope, input.tree, cut);
+    let headers = |cut: usize| scopes::headers(input.rope, input.language, input.tree, cut);
     let prefix_budget = left - suffix_share;
     let prefix = budget::prefix(tokenizer, input.rope, cursor, prefix_budget, input.prefix_anchor, &headers)?;
     let suffix = if fim {

@@ -1,28 +1,13 @@
 //! The header lines of the scopes around the cursor (`impl`, `fn`, `class`, `def`
-//! lines and the like), so a prompt cut by its budget still says where the cursor is.
+//! lines and the like, as each grammar's `scopes.scm` names them), so a prompt cut by
+//! its budget still says where the cursor is.
 
 use ropey::Rope;
 use tree_sitter::Tree;
 
+use crate::language::Language;
 use crate::text::{indent_columns, is_blank};
 
-/// Node kinds whose first lines name a scope.
-const SCOPE_KINDS: &[&str] = &[
-    // Rust
-    "function_item",
-    "impl_item",
-    "trait_item",
-    "mod_item",
-    "struct_item",
-    "enum_item",
-    "union_item",
-    "macro_definition",
-    "closure_expression",
-    // Python
-    "function_definition",
-    "class_definition",
-    "decorated_definition",
-];
 /// Most lines one header may take (long signatures keep their first and last lines).
 const MAX_HEADER_LINES: usize = 4;
 /// How far back the text rule looks for less-indented lines.
@@ -30,13 +15,13 @@ const MAX_LINES_BACK: usize = 5000;
 
 /// Header lines (each ending in a line break) of the scopes that enclose `cut` (the
 /// first byte the prompt keeps) and begin before it, outermost first.
-pub(crate) fn headers(rope: &Rope, tree: Option<&Tree>, cut: usize) -> Vec<String> {
+pub(crate) fn headers(rope: &Rope, language: Language, tree: Option<&Tree>, cut: usize) -> Vec<String> {
     if cut == 0 {
         return Vec::new();
     }
     let cut_line = rope.byte_to_line(cut);
     let ranges = match tree {
-        Some(tree) => from_tree(rope, tree, cut_line),
+        Some(tree) => from_tree(rope, language, tree, cut_line),
         None => from_indentation(rope, cut_line),
     };
     ranges
@@ -65,7 +50,7 @@ fn line_text(rope: &Rope, line: usize) -> String {
 /// and start above it. They depend on the cut only, not on the cursor, so they stay the
 /// same while the user types below the cut (the prompt's start, and the model's cached
 /// keys and values, do not move).
-fn from_tree(rope: &Rope, tree: &Tree, cut_line: usize) -> Vec<(usize, usize)> {
+fn from_tree(rope: &Rope, language: Language, tree: &Tree, cut_line: usize) -> Vec<(usize, usize)> {
     let root = tree.root_node();
     let line = rope.line(cut_line).to_string();
     let indent = line.len() - line.trim_start().len();
@@ -73,15 +58,12 @@ fn from_tree(rope: &Rope, tree: &Tree, cut_line: usize) -> Vec<(usize, usize)> {
     let mut node = root.descendant_for_byte_range(at, at);
     let mut ranges = Vec::new();
     while let Some(n) = node {
-        if SCOPE_KINDS.contains(&n.kind()) && n.start_position().row < cut_line {
-            let first = n.start_position().row;
-            // The header runs to the end of what precedes the body (the `:` of a Python
-            // block, whose node starts at its first statement; the signature in Rust).
-            let body = n.child_by_field_name("body").or_else(|| n.child_by_field_name("definition"));
-            let body_row = body
-                .map_or(first, |body| body.prev_sibling().map_or(body.start_position().row, |p| p.end_position().row));
-            let last = body_row.clamp(first, cut_line - 1);
-            ranges.push((first, last));
+        let first = n.start_position().row;
+        if first < cut_line {
+            // The grammar's `scopes.scm` says whether this is a scope and where its header ends.
+            if let Some(header_end) = crate::queries::scope_header_end(language, n, rope) {
+                ranges.push((first, header_end.clamp(first, cut_line - 1)));
+            }
         }
         node = n.parent();
     }

@@ -44,45 +44,6 @@ impl std::fmt::Display for ShapeDecision {
     }
 }
 
-/// Node kinds of strings and comments, per grammar.
-const STRING_KINDS: &[&str] = &["string_literal", "raw_string_literal", "char_literal", "string", "string_content"];
-const COMMENT_KINDS: &[&str] = &["line_comment", "block_comment", "comment"];
-/// Node kinds of bracketed lists where a new line holds one more item, not a block.
-const LIST_KINDS: &[&str] = &[
-    "arguments",
-    "argument_list",
-    "parameters",
-    "array_expression",
-    "tuple_expression",
-    "list",
-    "tuple",
-    "set",
-    "dictionary",
-    "parenthesized_expression",
-    "type_arguments",
-    "type_parameters",
-    "tuple_pattern",
-    "slice_pattern",
-];
-/// Node kinds that hold statements or items (a new line there may start a block).
-const BLOCK_KINDS: &[&str] = &[
-    "block",
-    "declaration_list",
-    "match_block",
-    "source_file",
-    "module",
-    "field_declaration_list",
-    "enum_variant_list",
-    "function_definition",
-    "class_definition",
-    "if_statement",
-    "for_statement",
-    "while_statement",
-    "with_statement",
-    "try_statement",
-    "closure_expression",
-];
-
 /// Decides the shape for a cursor (a byte offset) in `rope`. `tree` is the buffer's
 /// syntax tree when it has one; text rules decide without it.
 pub fn decide(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree>) -> ShapeDecision {
@@ -92,7 +53,7 @@ pub fn decide(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree
         return decision(Shape::Nothing, "inside an identifier");
     }
     if let Some(tree) = tree {
-        if let Some(reason) = inside_string_or_comment(tree, cursor) {
+        if let Some(reason) = inside_string_or_comment(language, tree, cursor) {
             return decision(Shape::SingleLine, reason);
         }
     }
@@ -108,7 +69,7 @@ pub fn decide(rope: &Rope, cursor: usize, language: Language, tree: Option<&Tree
         return decision(Shape::SingleLine, "text after the cursor");
     }
     if is_blank(&before) {
-        if tree.is_some_and(|tree| inside_list(tree, cursor)) {
+        if tree.is_some_and(|tree| inside_list(language, tree, cursor)) {
             return decision(Shape::SingleLine, "a new line inside brackets");
         }
         return decision(Shape::MultiLine { indent: indent_columns(&before) }, "an empty line in a block");
@@ -125,21 +86,22 @@ fn node_at(tree: &Tree, cursor: usize) -> Node<'_> {
     root.descendant_for_byte_range(cursor.saturating_sub(1), cursor).unwrap_or(root)
 }
 
-fn inside_string_or_comment(tree: &Tree, cursor: usize) -> Option<&'static str> {
+fn inside_string_or_comment(language: Language, tree: &Tree, cursor: usize) -> Option<&'static str> {
+    let kinds = &language.spec().kinds;
     let mut node = Some(node_at(tree, cursor));
     while let Some(n) = node {
         let kind = n.kind();
         // A comment runs to its line's end: typing at that end is typing the comment.
-        if COMMENT_KINDS.contains(&kind) && n.start_byte() < cursor && cursor <= n.end_byte() {
+        if kinds.comments.contains(&kind) && n.start_byte() < cursor && cursor <= n.end_byte() {
             return Some("inside a comment");
         }
-        if STRING_KINDS.contains(&kind)
+        if kinds.strings.contains(&kind)
             && n.start_byte() < cursor
             && (cursor < n.end_byte() || n.has_error() || n.is_missing())
         {
             return Some("inside a string");
         }
-        if BLOCK_KINDS.contains(&kind) {
+        if kinds.blocks.contains(&kind) {
             return None;
         }
         node = n.parent();
@@ -147,14 +109,15 @@ fn inside_string_or_comment(tree: &Tree, cursor: usize) -> Option<&'static str> 
     None
 }
 
-fn inside_list(tree: &Tree, cursor: usize) -> bool {
+fn inside_list(language: Language, tree: &Tree, cursor: usize) -> bool {
+    let kinds = &language.spec().kinds;
     let mut node = Some(tree.root_node().descendant_for_byte_range(cursor, cursor).unwrap_or(tree.root_node()));
     while let Some(n) = node {
         if n.start_byte() < cursor && cursor < n.end_byte() {
-            if LIST_KINDS.contains(&n.kind()) {
+            if kinds.lists.contains(&n.kind()) {
                 return true;
             }
-            if BLOCK_KINDS.contains(&n.kind()) {
+            if kinds.blocks.contains(&n.kind()) {
                 return false;
             }
         }

@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn incremental_parses_equal_fresh_ones() {
         let mut rope = Rope::from_str("fn main() {\n    let x = 1;\n}\n");
-        let mut syntax = Syntax::new(Language::Rust);
+        let mut syntax = Syntax::new(Language::RUST);
         let parsed = syntax.snapshot().parse(&rope, Duration::from_secs(1));
         assert!(parsed.stats.parsed && !parsed.stats.incremental);
         syntax.store(&parsed);
@@ -296,7 +296,7 @@ mod tests {
         let parsed = syntax.snapshot().parse(&rope, Duration::from_secs(1));
         assert!(parsed.stats.incremental);
         syntax.store(&parsed);
-        let fresh = Syntax::new(Language::Rust).snapshot().parse(&rope, Duration::from_secs(1));
+        let fresh = Syntax::new(Language::RUST).snapshot().parse(&rope, Duration::from_secs(1));
         let sexp = |p: &Parsed| p.tree().map(|t| t.root_node().to_sexp());
         assert_eq!(sexp(&parsed), sexp(&fresh));
         assert!(sexp(&parsed).is_some_and(|s| s.contains("call_expression")), "{:?}", sexp(&parsed));
@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn edits_after_a_snapshot_survive_its_store() {
         let mut rope = Rope::from_str("x = 1\n");
-        let mut syntax = Syntax::new(Language::Python);
+        let mut syntax = Syntax::new(Language::PYTHON);
         let first = syntax.snapshot().parse(&rope, Duration::from_secs(1));
         syntax.store(&first);
         edit(&mut rope, &mut syntax, 4, 5, "2");
@@ -317,7 +317,7 @@ mod tests {
         edit(&mut rope, &mut syntax, 0, 0, "y = 0\n");
         syntax.store(&snapshot.parse(&text_at_snapshot, Duration::from_secs(1)));
         let parsed = syntax.snapshot().parse(&rope, Duration::from_secs(1));
-        let fresh = Syntax::new(Language::Python).snapshot().parse(&rope, Duration::from_secs(1));
+        let fresh = Syntax::new(Language::PYTHON).snapshot().parse(&rope, Duration::from_secs(1));
         assert_eq!(parsed.tree().map(|t| t.root_node().to_sexp()), fresh.tree().map(|t| t.root_node().to_sexp()));
     }
 
@@ -325,7 +325,7 @@ mod tests {
     fn a_parse_out_of_time_gives_no_tree_and_is_not_retried() {
         let text = "def f(x):\n    return [x, (x, {x: x})]\n".repeat(20_000);
         let rope = Rope::from_str(&text);
-        let mut syntax = Syntax::new(Language::Python);
+        let mut syntax = Syntax::new(Language::PYTHON);
         let started = Instant::now();
         let parsed = syntax.snapshot().parse(&rope, Duration::from_millis(5));
         assert!(started.elapsed() < Duration::from_millis(500), "the limit holds: {:?}", started.elapsed());
@@ -338,7 +338,7 @@ mod tests {
     #[test]
     fn languages_without_grammar_have_no_tree() {
         let parsed =
-            Syntax::new(Language::Other("//")).snapshot().parse(&Rope::from_str("int x;"), Duration::from_secs(1));
+            Syntax::new(Language::PLAIN_TEXT).snapshot().parse(&Rope::from_str("int x;"), Duration::from_secs(1));
         assert!(parsed.tree().is_none() && !parsed.stats.timed_out);
     }
 }

@@ -21,12 +21,14 @@ pub fn word_start(rope: &Rope, cursor: usize) -> usize {
     rope.char_to_byte(cursor_char - typed)
 }
 
-/// The cursor's line split at the cursor (no line break in either part).
+/// The cursor's line split at the cursor (no line break in either part). A cursor
+/// between a `\r` and its `\n` is at the line's end.
 pub(crate) fn line_around(rope: &Rope, cursor: usize) -> (String, String) {
     let cursor = floor_char(rope, cursor);
     let line = rope.byte_to_line(cursor);
     let start = rope.line_to_byte(line);
     let end = line_end(rope, cursor);
+    let cursor = cursor.min(end);
     (rope.byte_slice(start..cursor).to_string(), rope.byte_slice(cursor..end).to_string())
 }
 
@@ -196,15 +198,23 @@ mod tests {
         assert_eq!(line_end(&rope, 5), 9);
     }
 
+    /// Found by the random-text robustness test: a cursor between `\r` and `\n`
+    /// sliced the line backwards and panicked.
+    #[test]
+    fn a_cursor_inside_a_crlf_is_at_the_line_end() {
+        let rope = Rope::from_str("ab\r\ncd");
+        assert_eq!(line_around(&rope, 3), ("ab".to_owned(), String::new()));
+    }
+
     #[test]
     fn the_next_line_keeps_the_indentation_or_opens_a_block() {
-        let next = |line, style| IndentStyle::next_line(style, line, Language::Python);
+        let next = |line, style| IndentStyle::next_line(style, line, Language::PYTHON);
         assert_eq!(next("    x = 1", IndentStyle::Spaces(4)), "    ");
         assert_eq!(next("    if x:", IndentStyle::Spaces(4)), "        ");
-        assert_eq!(IndentStyle::Tabs.next_line("\tfn f() {", Language::Rust), "\t\t");
+        assert_eq!(IndentStyle::Tabs.next_line("\tfn f() {", Language::RUST), "\t\t");
         assert_eq!(next("y", IndentStyle::Spaces(4)), "");
         assert_eq!(next("if x:", IndentStyle::Spaces(2)), "  ", "the file's own unit");
-        assert_eq!(IndentStyle::Spaces(4).next_line("match x:", Language::Rust), "", "`:` opens no Rust block");
+        assert_eq!(IndentStyle::Spaces(4).next_line("match x:", Language::RUST), "", "`:` opens no Rust block");
     }
 
     #[test]

@@ -201,9 +201,15 @@ fn shapes_match_the_table() {
 fn post_processing_shows_what_the_user_wants() {
     let mut failures = Vec::new();
     let mut count = 0;
-    for name in ["rust.txt", "python.txt"] {
-        let path = fixtures().join("finish").join(name);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join("finish"))
+        .expect("fixtures/context/finish")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for case in text.split("\n=== ").skip(1) {
             let (header, rest) = case.split_once('\n').expect("a name line");
             let (file_name, _) = header.split_once(' ').unwrap_or((header, ""));
@@ -252,7 +258,7 @@ fn the_prompt_start_stays_put_while_typing() {
             cursor: rope.len_bytes(),
             path: "a.py",
             repo: None,
-            language: Language::Python,
+            language: Language::PYTHON,
             tree: None,
             others: &[],
             prefix_anchor: anchor.as_ref(),
@@ -287,7 +293,7 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
                 cursor,
                 path: "score.py",
                 repo: Some("demo"),
-                language: Language::Python,
+                language: Language::PYTHON,
                 tree: None,
                 others: &[],
                 prefix_anchor: anchor,
@@ -341,4 +347,42 @@ fn typing_at_a_frozen_head_only_appends_tokens() {
     let rebased = build_at(&text, up, Some(&anchor));
     let cold = build_at(&text, up, Some(&infill_context::PrefixAnchor { middle: None, ..anchor.clone() }));
     assert_eq!(rebased.ids, cold.ids);
+}
+
+/// Every language with a grammar has fixtures of each kind: shapes, post-processing
+/// (a block end found while streaming, a bracket the suffix already has) and prompts
+/// (a cut that keeps a scope header, a cross-file definition); at least 8 in all.
+#[test]
+fn every_parsed_language_has_its_fixtures() {
+    let dir = fixtures();
+    let language_of = |file_name: &str| Language::detect("", file_name);
+    let mut counts: std::collections::HashMap<&str, [usize; 3]> = Default::default();
+    let shapes = std::fs::read_to_string(dir.join("shapes.txt")).expect("shapes.txt");
+    for case in shapes.split("\n=== ").skip(1) {
+        let file_name = case.split([' ', '\n']).next().unwrap_or("");
+        counts.entry(language_of(file_name).name()).or_default()[0] += 1;
+    }
+    for entry in std::fs::read_dir(dir.join("finish")).expect("finish/").flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("a finish file");
+        for case in text.split("\n=== ").skip(1) {
+            let file_name = case.split([' ', '\n']).next().unwrap_or("");
+            counts.entry(language_of(file_name).name()).or_default()[1] += 1;
+        }
+    }
+    for entry in std::fs::read_dir(dir.join("prompts")).expect("prompts/").flatten() {
+        if entry.path().extension().is_some_and(|e| e == "fixture") {
+            let fixture = parse_fixture(&std::fs::read_to_string(entry.path()).expect("a fixture"));
+            if let Some(current) = fixture.files.iter().find(|f| f.cursor.is_some()) {
+                counts.entry(language_of(&current.path).name()).or_default()[2] += 1;
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for language in Language::parsed() {
+        let [shapes, finish, prompts] = counts.get(language.name()).copied().unwrap_or_default();
+        if shapes < 3 || finish < 3 || prompts < 2 || shapes + finish + prompts < 8 {
+            missing.push(format!("{}: {shapes} shape, {finish} post-processing, {prompts} prompt", language.name()));
+        }
+    }
+    assert!(missing.is_empty(), "languages short of fixtures:\n{}", missing.join("\n"));
 }

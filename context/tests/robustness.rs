@@ -46,25 +46,49 @@ fn check(text: &str, language: Language, cursor: usize) {
     }
 }
 
+/// Every language of the table: each grammar, and one row of each text-only kind.
+fn every_language() -> Vec<Language> {
+    Language::all().collect()
+}
+
 #[test]
 fn a_one_megabyte_single_line_is_cut_inside_the_line() {
     let line = format!("data = [{}", "1234, ".repeat(170_000));
-    check(&line, Language::Python, line.len());
-    check(&line, Language::Python, line.len() / 2);
+    for language in every_language() {
+        check(&line, language, line.len());
+        check(&line, language, line.len() / 2);
+    }
+}
+
+#[test]
+fn a_parse_past_its_limit_falls_back_to_text_in_every_grammar() {
+    // Deeply nested brackets of every kind: slow enough for any grammar to run out of time.
+    let text = "f(x, [y, {z: (w + ".repeat(40_000);
+    for language in Language::parsed() {
+        let rope = Rope::from_str(&text);
+        let started = Instant::now();
+        let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_millis(5));
+        assert!(started.elapsed() < Duration::from_millis(500), "{}: {:?}", language.name(), started.elapsed());
+        assert!(parsed.stats.timed_out && parsed.tree().is_none(), "{}: {:?}", language.name(), parsed.stats);
+        check(&text[..20_000], language, 10_000);
+    }
 }
 
 #[test]
 fn binary_text_and_unknown_languages_are_only_text() {
     let binary: String = (0u8..=255).cycle().take(100_000).map(char::from).collect();
     check(&binary, Language::detect("plaintext", "blob.bin"), binary.len() / 3);
-    check(&binary, Language::Rust, binary.len() - 1);
+    for language in every_language() {
+        check(&binary, language, binary.len() - 1);
+    }
     check("qapla' batlh\n    ", Language::detect("klingon", "x.tlh"), 17);
 }
 
 #[test]
 fn syntax_errors_everywhere_still_give_a_prompt() {
-    let broken = "def (((:\n  class ]]] {{ fn <<<\n    \n\"\"\" unterminated ( [ {\n".repeat(300);
-    for language in [Language::Rust, Language::Python] {
+    let broken =
+        "def (((:\n  class ]]] {{ fn <<<\n    \n\"\"\" unterminated ( [ {\n/* `${ '<div>' #include R\"(\n".repeat(300);
+    for language in every_language() {
         for cursor in [0, 1, 37, broken.len() / 2, broken.len()] {
             check(&broken, language, cursor);
         }
@@ -75,10 +99,11 @@ fn syntax_errors_everywhere_still_give_a_prompt() {
 fn random_text_cursors_and_answers_never_panic() {
     let mut rng = fastrand::Rng::with_seed(7);
     let alphabet: Vec<char> = "ab_ 1\n\t\r(){}[]\"'#/\\:;,.é€😀\u{0}".chars().collect();
-    for round in 0..300 {
+    for round in 0..600 {
         let len = rng.usize(0..400);
         let text: String = (0..len).map(|_| alphabet[rng.usize(0..alphabet.len())]).collect();
-        let language = [Language::Rust, Language::Python, Language::Other("//")][round % 3];
+        let languages = every_language();
+        let language = languages[round % languages.len()];
         let cursor = rng.usize(0..=text.len());
         let rope = Rope::from_str(&text);
         let cursor = rope.char_to_byte(rope.byte_to_char(cursor));
@@ -144,7 +169,7 @@ fn anchored_prompts_always_describe_the_current_buffer() {
             cursor,
             path: "a.py",
             repo: None,
-            language: Language::Python,
+            language: Language::PYTHON,
             tree: None,
             others: &[],
             prefix_anchor: anchor.as_ref().filter(|a| a.start <= cursor),

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use infill_context::PromptFormat;
+use infill_context::{Language, ParseStats, PromptFormat, SyntaxSource};
 use infill_model::{Engine, EngineOptions, GgufFile, HParams, ModelFacts, ModelSource, ModelTokenizer, DEFAULT_MODEL};
 use tower_lsp::lsp_types::{Position, Url};
 
@@ -36,7 +36,7 @@ pub fn resolve_model(reference: Option<&str>) -> anyhow::Result<std::path::PathB
 
 /// A file opened as a document, the cursor in it, and its request context (its own
 /// syntax tree; paths relative to the current directory when inside it).
-fn open_file(at: &At) -> anyhow::Result<(Document, usize, Url, RequestContext)> {
+fn open_file(at: &At) -> anyhow::Result<(Document, usize, Url, RequestContext, ParseStats)> {
     let (file, line, column) = (at.file.as_path(), at.line, at.column);
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", file.display()))?;
@@ -55,12 +55,26 @@ fn open_file(at: &At) -> anyhow::Result<(Document, usize, Url, RequestContext)> 
         repo: repo_name(root.as_deref()),
         ..RequestContext::default()
     };
-    Ok((doc, cursor, uri, context))
+    Ok((doc, cursor, uri, context, parsed.stats))
+}
+
+/// How the file was read, for `infill-ls prompt`: the grammar's name, or `text rules`
+/// (and why, where the language has a grammar).
+fn syntax_line(language: Language, parsed: &ParseStats, has_tree: bool) -> String {
+    match language.syntax_source() {
+        SyntaxSource::Grammar(grammar) if has_tree => {
+            format!("{grammar} ({}, parsed in {:.1} ms)", language.name(), parsed.ms)
+        }
+        SyntaxSource::Grammar(grammar) => {
+            format!("text rules ({grammar} ran past its {} ms limit)", PARSE_LIMIT.as_millis())
+        }
+        SyntaxSource::TextRules => format!("text rules ({}: no grammar here)", language.name()),
+    }
 }
 
 /// `infill-ls complete FILE --line L --column C`.
 pub fn complete(at: &At, max_tokens: u32, model: Option<&str>, threads: Option<usize>) -> anyhow::Result<()> {
-    let (doc, cursor, uri, context) = open_file(at)?;
+    let (doc, cursor, uri, context, _) = open_file(at)?;
     let model_path = resolve_model(model)?;
     let options = EngineOptions {
         threads: threads.unwrap_or_else(infill_model::engine::physical_cores),
@@ -110,7 +124,7 @@ pub struct PromptArgs<'a> {
 
 /// `infill-ls prompt FILE --line L --column C`: the prompt, its token counts and shape.
 pub fn prompt(at: &At, args: PromptArgs<'_>) -> anyhow::Result<()> {
-    let (doc, cursor, _, mut context) = open_file(at)?;
+    let (doc, cursor, _, mut context, parse_stats) = open_file(at)?;
     if let Some(name) = args.format {
         let names: Vec<&str> = PromptFormat::all().map(PromptFormat::name).collect();
         let format = PromptFormat::from_name(name)
@@ -139,6 +153,7 @@ pub fn prompt(at: &At, args: PromptArgs<'_>) -> anyhow::Result<()> {
     let c = prompt.counts;
     let mut out = std::io::stdout().lock();
     writeln!(out, "model: {} ({})", facts.name, model_path.display())?;
+    writeln!(out, "syntax: {}", syntax_line(snapshot.language, &parse_stats, context.tree.is_some()))?;
     writeln!(out, "format: {}", prompt.format.name())?;
     writeln!(out, "shape: {}", prompt.decision)?;
     writeln!(

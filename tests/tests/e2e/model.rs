@@ -225,6 +225,15 @@ fn hostile_buffers_get_an_answer_or_nothing_and_the_server_keeps_serving() {
         ("file:///work/broken.rs", "rust", broken.as_str()),
         ("file:///work/notes.klingon", "klingon", "qapla' batlh\n    "),
     ];
+    // Each language added with its grammar, by the id editors send: broken syntax of
+    // every kind, binary bytes and a long line in one buffer (one model call each).
+    let binary_start: String = binary.chars().take(10_000).collect();
+    let mixed = format!("{broken}/* `${{ '<div>' #include R\"(\n{binary_start}\n{}", &long_line[..200_000]);
+    let added: Vec<(String, &str)> = ["javascript", "typescript", "typescriptreact", "go", "java", "c", "cpp"]
+        .into_iter()
+        .map(|id| (format!("file:///work/hostile-{id}"), id))
+        .collect();
+    let cases = cases.into_iter().chain(added.iter().map(|(uri, id)| (uri.as_str(), *id, mixed.as_str())));
     for (uri, language, text) in cases {
         client.open(uri, language, 1, text);
         let lines = text.lines().count().max(1) as u32;
@@ -247,6 +256,7 @@ fn the_prompt_command_prints_the_prompt_its_counts_and_the_shape() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("format: prefix"), "SmolLM2 has no FIM tokens: {stdout}");
+    assert!(stdout.contains("syntax: tree-sitter-python (python, parsed in"), "{stdout}");
     assert!(stdout.contains("shape: multi-line, indent 4 (an empty line in a block)"), "{stdout}");
     assert!(stdout.contains("<filename>shape.py\ndef mean(values):"), "{stdout}");
     let total: usize = stdout
@@ -256,6 +266,16 @@ fn the_prompt_command_prints_the_prompt_its_counts_and_the_shape() {
         .and_then(|n| n.parse().ok())
         .expect("a token count");
     assert!((5..40).contains(&total), "{stdout}");
+    // Which syntax each language is read with, at a glance.
+    for (name, text, syntax) in [
+        ("shape.go", "func mean(v []float64) float64 {\n    \n}\n", "syntax: tree-sitter-go (go,"),
+        ("App.tsx", "export function App() {\n    \n}\n", "syntax: tree-sitter-typescript (tsx) (tsx,"),
+        ("shape.kt", "fun mean(v: List<Double>) {\n    \n}\n", "syntax: text rules (text (//): no grammar here)"),
+    ] {
+        let out = run_cli("prompt", &scratch_file(name, text), 2, 5, &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains(syntax), "{name}: {stdout}");
+    }
     let bad = run_cli("prompt", &file, 2, 5, &["--format", "gpt"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown prompt format"));
 }

@@ -1,0 +1,6 @@
+; Scopes whose header lines are kept above a prompt's cut. `@scope` is the node,
+; `@body` marks where its header ends.
+(function_definition body: (_) @body) @scope
+(struct_specifier body: (_) @body) @scope
+(union_specifier body: (_) @body) @scope
+(enum_specifier body: (_) @body) @scope

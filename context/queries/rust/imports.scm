@@ -1,0 +1,2 @@
+; Top-level items whose names come from elsewhere.
+(use_declaration) @import
