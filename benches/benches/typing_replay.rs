@@ -79,6 +79,7 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
     let language = Language::detect(language_id, &path.to_string_lossy());
     let parsed = Syntax::new(language).snapshot().parse(&rope, Duration::from_secs(5));
     let Some(tree) = parsed.tree() else { return Vec::new() };
+    let tab_indented = infill_context::IndentStyle::detect(&rope, 0) == infill_context::IndentStyle::Tabs;
     let mut out = Vec::new();
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
@@ -103,8 +104,8 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
         let start = rope.line_to_byte(first);
         let end = rope.line_to_byte(last + 1).saturating_sub(1);
         let body_text = &text[start..end];
-        if body_text.contains('\t') || !body_text.is_ascii() {
-            continue; // keep positions simple: ASCII, spaces
+        if (body_text.contains('\t') && !tab_indented) || !body_text.is_ascii() {
+            continue; // keep positions simple: ASCII, and tabs only where the file indents with them (Go)
         }
         out.push(Region { path: path.to_owned(), language: language_id, text: text.clone(), body: start..end });
     }
@@ -372,6 +373,10 @@ fn main() {
     for model in &models {
         for (name, regions) in &groups {
             println!();
+            if regions.is_empty() {
+                println!("{name}: no function bodies of 3 to 15 lines found: nothing to replay");
+                continue;
+            }
             let (saved, chars, shown, accepted, latency) = replay_model(model, regions, quality);
             table.push((
                 model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

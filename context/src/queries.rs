@@ -10,7 +10,7 @@ use ropey::Rope;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
 
 use crate::language::Language;
-use crate::language_table::{QuerySources, LANGUAGES};
+use crate::language_table::{Grammar, LANGUAGES};
 
 /// A compiled query and the capture indexes read from it.
 struct Compiled {
@@ -46,20 +46,11 @@ pub(crate) struct QueryFileError {
     error: tree_sitter::QueryError,
 }
 
-fn compile(language: Language, sources: &QuerySources) -> Result<Queries, QueryFileError> {
-    let grammar = language.grammar().ok_or(QueryFileError {
-        language: language.name(),
-        file: "(no grammar)",
-        error: tree_sitter::QueryError {
-            row: 0,
-            column: 0,
-            offset: 0,
-            message: String::new(),
-            kind: tree_sitter::QueryErrorKind::Language,
-        },
-    })?;
+fn compile(language: Language, grammar: &Grammar) -> Result<Queries, QueryFileError> {
+    let ts_language: tree_sitter::Language = grammar.language.into();
+    let sources = &grammar.queries;
     let one = |file, source| {
-        Compiled::new(&grammar, source).map_err(|error| QueryFileError { language: language.name(), file, error })
+        Compiled::new(&ts_language, source).map_err(|error| QueryFileError { language: language.name(), file, error })
     };
     Ok(Queries {
         scopes: one("scopes", sources.scopes)?,
@@ -73,8 +64,8 @@ static COMPILED: LazyLock<HashMap<&'static str, OnceLock<Option<Queries>>>> =
     LazyLock::new(|| LANGUAGES.iter().map(|spec| (spec.name, OnceLock::new())).collect());
 
 fn queries(language: Language) -> Option<&'static Queries> {
-    let sources = &language.spec().grammar.as_ref()?.queries;
-    COMPILED.get(language.name())?.get_or_init(|| compile(language, sources).ok()).as_ref()
+    let grammar = language.spec().grammar.as_ref()?;
+    COMPILED.get(language.name())?.get_or_init(|| compile(language, grammar).ok()).as_ref()
 }
 
 #[cfg(test)]
@@ -84,7 +75,7 @@ pub(crate) fn check_all() -> Result<usize, QueryFileError> {
     let mut count = 0;
     for language in Language::parsed() {
         if let Some(grammar) = &language.spec().grammar {
-            compile(language, &grammar.queries)?;
+            compile(language, grammar)?;
             count += 1;
         }
     }
