@@ -6,7 +6,8 @@
 //! wrote: the regex-syntax parser from the cargo registry, `_pydecimal.py` from the
 //! Python standard library, and for the others packages from the registries
 //! (`benches/scripts/fetch-sources.sh`: lodash, zod, react-aria-components, Go's
-//! runtime, OpenJDK's `ConcurrentHashMap`, SQLite, llama.cpp's server; node-addon-api's
+//! runtime, OpenJDK's `ConcurrentHashMap`, SQLite, llama.cpp's server, pythonnet, PHPMailer,
+//! Ruby's standard library, bash-completion; node-addon-api's
 //! header beside it, where the C++ grammar re-parses most of the file each keystroke).
 //! Run: `cargo bench -p infill-benches --bench prompt_building` (`INFILL_BENCH_LANGUAGES=go,c`
 //! for some languages only).
@@ -69,7 +70,22 @@ fn cases() -> Vec<Case> {
     };
     let case = |language, files, skip, target| Case { language, note: "", files, skip, target: Some(target) };
     let mut out = Vec::new();
-    for name in ["rust", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp"] {
+    let languages = [
+        "rust",
+        "python",
+        "javascript",
+        "typescript",
+        "tsx",
+        "go",
+        "java",
+        "c",
+        "cpp",
+        "csharp",
+        "php",
+        "ruby",
+        "bash",
+    ];
+    for name in languages {
         if !wanted(name) {
             continue;
         }
@@ -84,11 +100,14 @@ fn cases() -> Vec<Case> {
             "java" => case(name, pick(name, "ConcurrentHashMap.java"), 0, TARGET_P95_MS_NEW),
             // The amalgamation opens with sqlite3.h's declarations: code from further in.
             "c" => case(name, pick(name, "sqlite3.c"), 100_000, TARGET_P95_MS_NEW),
+            // No single C#, Ruby or shell file of 5,000 lines: a package's files one after another.
+            "csharp" | "ruby" | "bash" => case(name, infill_benches::real_sources(name), 0, TARGET_P95_MS_NEW),
+            "php" => case(name, pick(name, "PHPMailer.php"), 0, TARGET_P95_MS_NEW),
             // Also node-addon-api's header, whose `#ifndef`s split statements inside
             // functions: tree-sitter-cpp reads all from the first such split to the end as
             // one error node, which it cannot reuse, so every keystroke re-parses most of
             // the file (shown, not held to the target).
-            _ => {
+            "cpp" => {
                 out.push(Case {
                     note: " (`#ifndef` inside statements)",
                     target: None,
@@ -96,6 +115,7 @@ fn cases() -> Vec<Case> {
                 });
                 case(name, pick(name, "server-context.cpp"), 0, TARGET_P95_MS_NEW)
             }
+            other => unreachable!("{other} is not in the list above"),
         };
         out.push(measured);
     }

@@ -12,7 +12,8 @@
 //! once with `benches/scripts/build-llama-cpp.sh`; `INFILL_REPLAY_REGIONS=N` changes the
 //! number of regions, `INFILL_BENCH_NO_LLAMA=1` skips the peer).
 //! `INFILL_REPLAY_LANGUAGES=javascript,go,...` replays each language named on its own
-//! (any of rust, python, javascript, typescript, tsx, go, java, c, cpp; the others'
+//! (any of rust, python, javascript, typescript, tsx, go, java, c, cpp, csharp, php,
+//! ruby, bash; all but the first two's
 //! code comes from the package registries through `benches/scripts/fetch-sources.sh`)
 //! and ends with a table of the figures per language. It replays on both real
 //! models, the test model and Gemma 3 270M, one after the other;
@@ -62,6 +63,7 @@ const FUNCTION_KINDS: &[&str] = &[
     "method_definition",
     "method_declaration",
     "constructor_declaration",
+    "method",
 ];
 
 /// Files over this size are left out of the replay (SQLite's 9 MB amalgamation: no
@@ -92,8 +94,9 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
             continue;
         }
         let Some(body) = node.child_by_field_name("body") else { continue };
-        // Braces: the lines inside them; Python: the block's lines.
-        let (first, last) = if !language.indentation_blocks() {
+        // Braces: the lines inside them; Python's and Ruby's bodies: their own lines.
+        let braced = rope.get_byte_slice(body.byte_range()).and_then(|b| b.chars().next()) == Some('{');
+        let (first, last) = if braced {
             (body.start_position().row + 1, body.end_position().row.saturating_sub(1))
         } else {
             (body.start_position().row, body.end_position().row)
@@ -129,7 +132,8 @@ fn language_regions(language: &'static str, count: usize) -> Vec<Region> {
 }
 
 /// The language ids the replay knows.
-const LANGUAGES: &[&str] = &["rust", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp"];
+const LANGUAGES: &[&str] =
+    &["rust", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp", "csharp", "php", "ruby", "bash"];
 
 fn regions(count: usize) -> Vec<Region> {
     let mut rng = fastrand::Rng::with_seed(SEED);

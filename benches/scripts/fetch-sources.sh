@@ -2,7 +2,8 @@
 # Fetches real code no one here wrote, per language, from the package registries, for
 # the typing replay and the prompt-building benchmark; cached outside git. Prints the
 # folder holding the sources of LANGUAGE on stdout.
-#   fetch-sources.sh LANGUAGE   (javascript, typescript, tsx, go, java, c, cpp)
+#   fetch-sources.sh LANGUAGE   (javascript, typescript, tsx, go, java, c, cpp, csharp,
+#                                php, ruby, bash)
 #   INFILL_CACHE_DIR  cache root (default: ${XDG_CACHE_HOME:-~/.cache}/infill)
 #
 # javascript  lodash 4.17.21 (npm)                      lodash.js
@@ -12,6 +13,11 @@
 # java        openjdk-17 sources (Debian bookworm)      java.base/java/util
 # c           libsqlite3-sys 0.30.1, libz-sys 1.1.20    SQLite's amalgamation, zlib
 #             (crates.io)
+# csharp      pythonnet 3.0.5 (PyPI sdist)              its .NET runtime, src/runtime/*.cs
+# php         libphp-phpmailer, php-symfony-console     PHPMailer, Symfony's console
+#             (Debian bookworm)
+# ruby        libruby3.1 (Debian bookworm)              Ruby's standard library (net/http, optparse...)
+# bash        bash-completion (Debian bookworm)         the completion library and completions
 # cpp         llama-cpp-python 0.3.36 (PyPI sdist)      llama.cpp's server, vocabulary, sampler
 #             node-addon-api 8.3.1 (npm)                napi-inl.h (saved as .hpp: `.h` reads as C)
 set -euo pipefail
@@ -87,6 +93,37 @@ case "$language" in
     cp "$llama/tools/server/server-context.cpp" "$llama"/src/llama-{vocab,sampler,grammar}.cpp "$work/out/"
     npm_package node-addon-api 8.3.1
     cp "$work/package/napi-inl.h" "$work/out/napi-inl.hpp"
+    ;;
+  csharp)
+    python3 -m pip download --quiet --no-binary :all: --no-deps --disable-pip-version-check -d "$work" \
+      "pythonnet==3.0.5" >&2
+    tar -xzf "$work"/pythonnet-*.tar.gz -C "$work"
+    for f in "$work"/pythonnet-*/src/runtime/*.cs "$work"/pythonnet-*/src/runtime/*/*.cs; do
+      cp "$f" "$work/out/$(basename "$(dirname "$f")")_$(basename "$f")"
+    done
+    ;;
+  php)
+    debian_package libphp-phpmailer
+    debian_package php-symfony-console
+    cp "$work"/deb/usr/share/php/libphp-phpmailer/src/{PHPMailer,SMTP,POP3}.php "$work/out/"
+    console="$work/deb/usr/share/php/Symfony/Component/Console"
+    cp "$console"/Application.php "$console"/Command/Command.php "$console"/Helper/{Table,ProgressBar}.php "$work/out/"
+    ;;
+  ruby)
+    debian_package libruby3.1
+    lib=$(echo "$work"/deb/usr/lib/ruby/3.1.0)
+    for f in net/http.rb optparse.rb set.rb ostruct.rb time.rb uri/generic.rb tempfile.rb pstore.rb; do
+      cp "$lib/$f" "$work/out/$(echo "$f" | tr / _)"
+    done
+    ;;
+  bash)
+    debian_package bash-completion
+    cp "$work/deb/usr/share/bash-completion/bash_completion" "$work/out/bash_completion.sh"
+    for f in "$work"/deb/usr/share/bash-completion/completions/{_*,*}; do
+      if [ -f "$f" ] && [ "$(wc -l <"$f")" -gt 150 ] && head -c 200 "$f" | grep -q 'bash'; then
+        cp "$f" "$work/out/$(basename "$f").sh"
+      fi
+    done
     ;;
   *)
     echo "fetch-sources: no sources for \`$language\`" >&2

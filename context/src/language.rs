@@ -173,6 +173,21 @@ mod tests {
     }
 
     #[test]
+    fn every_node_kind_a_row_names_is_its_grammars() {
+        let mut unknown = Vec::new();
+        for language in Language::parsed() {
+            let grammar = language.grammar().expect("a grammar");
+            let kinds = &language.spec().kinds;
+            for kind in kinds.strings.iter().chain(kinds.comments).chain(kinds.lists).chain(kinds.blocks) {
+                if grammar.id_for_node_kind(kind, true) == 0 {
+                    unknown.push(format!("{}: {kind}", language.name()));
+                }
+            }
+        }
+        assert!(unknown.is_empty(), "node kinds no grammar has:\n{}", unknown.join("\n"));
+    }
+
+    #[test]
     fn every_grammar_loads() {
         for language in Language::parsed() {
             let grammar = language.grammar().expect("a grammar");

@@ -6,7 +6,8 @@
 //!   grammar, comment and string syntax, block rules; what its trees mean for scopes,
 //!   definitions and imports is in query files, `context/queries/<lang>/*.scm`.
 //! - [`Syntax`] keeps an incremental tree-sitter tree per buffer of a language with a
-//!   grammar (Rust, Python, JavaScript, TypeScript, TSX, Go, Java, C, C++); other
+//!   grammar (Rust, Python, JavaScript, TypeScript, TSX, Go, Java, C, C++, C#, PHP,
+//!   Ruby, Bash); other
 //!   languages work from text alone.
 //! - [`build`] makes a [`Prompt`] from a [`PromptInput`] (buffer, cursor, tree, other
 //!   open buffers) and [`PromptOptions`] (the [`PromptFormat`] from the format table,

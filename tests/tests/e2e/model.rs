@@ -229,10 +229,22 @@ fn hostile_buffers_get_an_answer_or_nothing_and_the_server_keeps_serving() {
     // every kind, binary bytes and a long line in one buffer (one model call each).
     let binary_start: String = binary.chars().take(10_000).collect();
     let mixed = format!("{broken}/* `${{ '<div>' #include R\"(\n{binary_start}\n{}", &long_line[..200_000]);
-    let added: Vec<(String, &str)> = ["javascript", "typescript", "typescriptreact", "go", "java", "c", "cpp"]
-        .into_iter()
-        .map(|id| (format!("file:///work/hostile-{id}"), id))
-        .collect();
+    let added: Vec<(String, &str)> = [
+        "javascript",
+        "typescript",
+        "typescriptreact",
+        "go",
+        "java",
+        "c",
+        "cpp",
+        "csharp",
+        "php",
+        "ruby",
+        "shellscript",
+    ]
+    .into_iter()
+    .map(|id| (format!("file:///work/hostile-{id}"), id))
+    .collect();
     let cases = cases.into_iter().chain(added.iter().map(|(uri, id)| (uri.as_str(), *id, mixed.as_str())));
     for (uri, language, text) in cases {
         client.open(uri, language, 1, text);

@@ -1,0 +1,3 @@
+; Top-level commands that bring names from elsewhere.
+((command name: (command_name) @_command) @import
+  (#any-of? @_command "source" "."))

@@ -1,0 +1,2 @@
+; Top-level directives whose names come from elsewhere.
+(using_directive) @import
