@@ -70,22 +70,7 @@ fn cases() -> Vec<Case> {
     };
     let case = |language, files, skip, target| Case { language, note: "", files, skip, target: Some(target) };
     let mut out = Vec::new();
-    let languages = [
-        "rust",
-        "python",
-        "javascript",
-        "typescript",
-        "tsx",
-        "go",
-        "java",
-        "c",
-        "cpp",
-        "csharp",
-        "php",
-        "ruby",
-        "bash",
-    ];
-    for name in languages {
+    for name in infill_context::Language::parsed().map(infill_context::Language::name) {
         if !wanted(name) {
             continue;
         }

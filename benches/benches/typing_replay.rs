@@ -131,10 +131,6 @@ fn language_regions(language: &'static str, count: usize) -> Vec<Region> {
     chosen
 }
 
-/// The language ids the replay knows.
-const LANGUAGES: &[&str] =
-    &["rust", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp", "csharp", "php", "ruby", "bash"];
-
 fn regions(count: usize) -> Vec<Region> {
     let mut rng = fastrand::Rng::with_seed(SEED);
     let mut python: Vec<Region> =
@@ -356,11 +352,11 @@ fn main() {
         Ok(list) => list
             .split(',')
             .map(|name| {
-                let language = LANGUAGES
-                    .iter()
-                    .find(|l| **l == name.trim())
-                    .unwrap_or_else(|| panic!("unknown language `{name}`: one of {LANGUAGES:?}"));
-                (language.to_string(), language_regions(language, count))
+                let language = Language::parsed()
+                    .map(Language::name)
+                    .find(|l| *l == name.trim())
+                    .unwrap_or_else(|| panic!("unknown language `{name}`: one with a grammar"));
+                (language.to_owned(), language_regions(language, count))
             })
             .collect(),
         Err(_) => vec![("python+rust".to_owned(), regions(count))],

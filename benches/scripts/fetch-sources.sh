@@ -22,15 +22,9 @@
 #             node-addon-api 8.3.1 (npm)                napi-inl.h (saved as .hpp: `.h` reads as C)
 set -euo pipefail
 language="${1:?usage: fetch-sources.sh LANGUAGE}"
-cache="${INFILL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infill}/sources"
-target="$cache/$language"
-if [ -e "$target/.complete" ]; then
-  echo "$target"
-  exit 0
-fi
-mkdir -p "$cache"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=../../model/scripts/model-cache.sh
+source "$(dirname "$0")/../../model/scripts/model-cache.sh"
+cached_in sources "$language"
 mkdir -p "$work/out"
 
 npm_package() { # NAME VERSION: the package's tarball unpacked into $work/package
@@ -130,7 +124,5 @@ case "$language" in
     exit 2
     ;;
 esac
-rm -rf "$target"
 mv "$work/out" "$target"
-touch "$target/.complete"
 echo "$target"

@@ -11,7 +11,7 @@ pub struct Language(&'static LanguageSpec);
 
 /// How a language's blocks are delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Blocks {
+pub(crate) enum Blocks {
     /// By brackets: a closing bracket at the depth a block was opened ends it.
     Brackets,
     /// By indentation alone (Python).
@@ -113,11 +113,6 @@ impl Language {
     /// What starts a line comment (the first marker where a language has several).
     pub fn line_comment(self) -> &'static str {
         self.0.lexical.line_comments.first().copied().unwrap_or("//")
-    }
-
-    /// How blocks are delimited.
-    pub fn blocks(self) -> Blocks {
-        self.0.blocks
     }
 
     /// Whether blocks are delimited by indentation alone (Python) rather than brackets.

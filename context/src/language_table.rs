@@ -87,13 +87,30 @@ pub(crate) struct NodeKinds {
     pub blocks: &'static [&'static str],
 }
 
-/// The query files of the grammar in `queries/$name/`.
+/// The query files of the grammar in `queries/$name/`; with `inherits`, another
+/// grammar's first (TypeScript's patterns add to JavaScript's).
 macro_rules! queries {
     ($name:literal) => {
         QuerySources {
             scopes: include_str!(concat!("../queries/", $name, "/scopes.scm")),
             definitions: include_str!(concat!("../queries/", $name, "/definitions.scm")),
             imports: include_str!(concat!("../queries/", $name, "/imports.scm")),
+        }
+    };
+    ($name:literal, inherits $base:literal) => {
+        QuerySources {
+            scopes: concat!(
+                include_str!(concat!("../queries/", $base, "/scopes.scm")),
+                include_str!(concat!("../queries/", $name, "/scopes.scm"))
+            ),
+            definitions: concat!(
+                include_str!(concat!("../queries/", $base, "/definitions.scm")),
+                include_str!(concat!("../queries/", $name, "/definitions.scm"))
+            ),
+            imports: concat!(
+                include_str!(concat!("../queries/", $base, "/imports.scm")),
+                include_str!(concat!("../queries/", $name, "/imports.scm"))
+            ),
         }
     };
 }
@@ -387,7 +404,7 @@ pub(crate) static TYPESCRIPT: LanguageSpec = LanguageSpec {
     grammar: Some(Grammar {
         name: "tree-sitter-typescript",
         language: tree_sitter_typescript::LANGUAGE_TYPESCRIPT,
-        queries: queries!("typescript"),
+        queries: queries!("typescript", inherits "javascript"),
     }),
     lexical: JS_LEXICAL,
     blocks: Blocks::Brackets,
@@ -404,7 +421,7 @@ pub(crate) static TSX: LanguageSpec = LanguageSpec {
     grammar: Some(Grammar {
         name: "tree-sitter-typescript (tsx)",
         language: tree_sitter_typescript::LANGUAGE_TSX,
-        queries: queries!("typescript"),
+        queries: queries!("typescript", inherits "javascript"),
     }),
     lexical: JS_LEXICAL,
     blocks: Blocks::Brackets,
@@ -719,7 +736,7 @@ pub(crate) static CPP: LanguageSpec = LanguageSpec {
 
 pub(crate) static CSHARP: LanguageSpec = LanguageSpec {
     name: "csharp",
-    ids: &["csharp", "c-sharp", "cs"],
+    ids: &["csharp", "c-sharp", "cs", "c#"],
     extensions: &["cs", "csx"],
     grammar: Some(Grammar {
         name: "tree-sitter-c-sharp",
@@ -926,15 +943,7 @@ pub(crate) static RUBY: LanguageSpec = LanguageSpec {
         language: tree_sitter_ruby::LANGUAGE,
         queries: queries!("ruby"),
     }),
-    lexical: Lexical {
-        line_comments: &["#"],
-        block_comment: None,
-        nested_comments: false,
-        quotes: &['"', '\'', '`'],
-        char_or_lifetime: false,
-        triple_quotes: false,
-        strings_end_at_line_end: false,
-    },
+    lexical: plain_lexical(&["#"]),
     // `end` closes a block: the answer ends at the first line indented less than the block.
     blocks: Blocks::Brackets,
     block_openers: &["{", "(", "[", " do", "|", "then", "else", "begin"],
@@ -1004,22 +1013,14 @@ pub(crate) static RUBY: LanguageSpec = LanguageSpec {
 
 pub(crate) static BASH: LanguageSpec = LanguageSpec {
     name: "bash",
-    ids: &["shellscript", "sh", "bash"],
+    ids: &["shellscript", "shell script", "sh", "bash"],
     extensions: &["sh", "bash"],
     grammar: Some(Grammar {
         name: "tree-sitter-bash",
         language: tree_sitter_bash::LANGUAGE,
         queries: queries!("bash"),
     }),
-    lexical: Lexical {
-        line_comments: &["#"],
-        block_comment: None,
-        nested_comments: false,
-        quotes: &['"', '\'', '`'],
-        char_or_lifetime: false,
-        triple_quotes: false,
-        strings_end_at_line_end: false,
-    },
+    lexical: plain_lexical(&["#"]),
     // `fi`, `done`, `esac` and `}` close blocks: the answer ends at the first line
     // indented less than the block, or at the `}` of a function.
     blocks: Blocks::Brackets,
@@ -1046,8 +1047,9 @@ pub(crate) static BASH: LanguageSpec = LanguageSpec {
     },
 };
 
-/// A language without a grammar: its comment marker; strings in any quote.
-const fn text_lexical(line_comments: &'static [&'static str]) -> Lexical {
+/// Comments that run to the line's end, strings in any quote, no block comments: the
+/// rules of shells, Ruby, and of every language without a grammar here.
+const fn plain_lexical(line_comments: &'static [&'static str]) -> Lexical {
     Lexical {
         line_comments,
         block_comment: None,
@@ -1071,7 +1073,7 @@ const fn text_row(
         ids,
         extensions,
         grammar: None,
-        lexical: text_lexical(comment),
+        lexical: plain_lexical(comment),
         blocks: Blocks::Brackets,
         block_openers: BRACKET_OPENERS,
         doc_prefixes: &[],

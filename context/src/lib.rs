@@ -39,7 +39,7 @@ pub use budget::prompt_budget;
 pub use cross_file::{OtherFile, Snippet, SnippetKind};
 pub use finish::Finisher;
 pub use infill_family::{FileLayout, PromptFormat, SpecialTokens};
-pub use language::{Blocks, Language, SyntaxSource};
+pub use language::{Language, SyntaxSource};
 pub use prompt::{build, MiddleAnchor, PartCounts, PrefixAnchor, Prompt, PromptInput, PromptOptions};
 pub use shape::{decide as decide_shape, Shape, ShapeDecision};
 pub use syntax::{ParseStats, Parsed, Syntax, SyntaxEdit, SyntaxSnapshot};
