@@ -20,9 +20,21 @@ grep -q "^model = \"$INFILL_MODEL\"" "$T/config/helix/languages.toml" || fail "l
 export XDG_CONFIG_HOME=$T/config XDG_CACHE_HOME=$T/cache
 
 health() { "$HX" --health "$1" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
-for lang in rust python; do
+# Each language the shipped file lists, with the commands of Helix 25.01's own servers for it.
+for lang in rust python javascript jsx typescript tsx go java c cpp c-sharp php ruby bash; do
   report=$(health $lang)
-  case $lang in rust) defaults="rust-analyzer" ;; python) defaults="ruff jedi-language-server pylsp" ;; esac
+  case $lang in
+    rust) defaults="rust-analyzer" ;;
+    python) defaults="ruff jedi-language-server pylsp" ;;
+    javascript | jsx | typescript | tsx) defaults="typescript-language-server" ;;
+    go) defaults="gopls golangci-lint-langserver" ;;
+    java) defaults="jdtls" ;;
+    c | cpp) defaults="clangd" ;;
+    c-sharp) defaults="OmniSharp" ;;
+    php) defaults="intelephense" ;;
+    ruby) defaults="solargraph" ;;
+    bash) defaults="bash-language-server" ;;
+  esac
   missing=""
   for server in $defaults "$INFILL_SERVER"; do
     grep -qF " $server" <<<"$report" || grep -qF "$server:" <<<"$report" || missing="$missing $server"

@@ -6,7 +6,10 @@ M.defaults = {
   -- The server command (a list): `infill-ls` on PATH, or a path to it.
   cmd = { 'infill-ls' },
   -- Filetypes the server attaches to.
-  filetypes = { 'rust', 'python' },
+  filetypes = {
+    'rust', 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'java',
+    'c', 'cpp', 'cs', 'php', 'ruby', 'sh', 'bash',
+  },
   -- Server settings, sent as `initializationOptions` (see `:help infill-settings`).
   settings = {},
   -- Shortcut for `settings.model`: a .gguf file or `owner/repo/file.gguf`.
