@@ -113,9 +113,16 @@ case "$language" in
   bash)
     debian_package bash-completion
     cp "$work/deb/usr/share/bash-completion/bash_completion" "$work/out/bash_completion.sh"
+    # Many completions are one file under several names (lvm's for each of its
+    # commands): each content once.
+    declare -A seen=()
     for f in "$work"/deb/usr/share/bash-completion/completions/{_*,*}; do
       if [ -f "$f" ] && [ "$(wc -l <"$f")" -gt 150 ] && head -c 200 "$f" | grep -q 'bash'; then
-        cp "$f" "$work/out/$(basename "$f").sh"
+        sum=$(sha256sum <"$f" | cut -c1-16)
+        if [ -z "${seen[$sum]:-}" ]; then
+          seen[$sum]=1
+          cp "$f" "$work/out/$(basename "$f").sh"
+        fi
       fi
     done
     ;;
