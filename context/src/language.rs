@@ -173,7 +173,8 @@ mod tests {
         for language in Language::parsed() {
             let grammar = language.grammar().expect("a grammar");
             let kinds = &language.spec().kinds;
-            for kind in kinds.strings.iter().chain(kinds.comments).chain(kinds.lists).chain(kinds.blocks) {
+            let lists = kinds.lists.iter().flat_map(|group| group.iter());
+            for kind in kinds.strings.iter().chain(kinds.comments).chain(lists).chain(kinds.blocks) {
                 if grammar.id_for_node_kind(kind, true) == 0 {
                     unknown.push(format!("{}: {kind}", language.name()));
                 }

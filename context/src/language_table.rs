@@ -81,8 +81,9 @@ pub(crate) struct NodeKinds {
     pub strings: &'static [&'static str],
     /// Comments.
     pub comments: &'static [&'static str],
-    /// Bracketed lists, where a new line holds one more item, not a block.
-    pub lists: &'static [&'static str],
+    /// Bracketed lists, where a new line holds one more item, not a block (in groups,
+    /// so dialects share their base language's).
+    pub lists: &'static [&'static [&'static str]],
     /// Nodes that hold statements or items (a new line there may start a block).
     pub blocks: &'static [&'static str],
 }
@@ -186,7 +187,7 @@ pub(crate) static RUST: LanguageSpec = LanguageSpec {
     kinds: NodeKinds {
         strings: &["string_literal", "raw_string_literal", "char_literal", "string_content"],
         comments: &["line_comment", "block_comment"],
-        lists: &[
+        lists: &[&[
             "arguments",
             "parameters",
             "array_expression",
@@ -196,7 +197,7 @@ pub(crate) static RUST: LanguageSpec = LanguageSpec {
             "type_parameters",
             "tuple_pattern",
             "slice_pattern",
-        ],
+        ]],
         blocks: &[
             "block",
             "declaration_list",
@@ -239,7 +240,7 @@ pub(crate) static PYTHON: LanguageSpec = LanguageSpec {
     kinds: NodeKinds {
         strings: &["string", "string_content"],
         comments: &["comment"],
-        lists: &["argument_list", "parameters", "list", "tuple", "set", "dictionary", "parenthesized_expression"],
+        lists: &[&["argument_list", "parameters", "list", "tuple", "set", "dictionary", "parenthesized_expression"]],
         blocks: &[
             "block",
             "module",
@@ -325,23 +326,7 @@ const JS_KEYWORDS: &[&str] = &[
 const JS_STRINGS: &[&str] = &["string", "template_string", "string_fragment", "regex"];
 const JS_COMMENTS: &[&str] = &["comment", "html_comment"];
 const JS_BLOCKS: &[&str] = &["statement_block", "program", "class_body", "switch_body", "switch_case"];
-const JS_KINDS: NodeKinds = NodeKinds {
-    strings: JS_STRINGS,
-    comments: JS_COMMENTS,
-    lists: &[
-        "arguments",
-        "formal_parameters",
-        "array",
-        "object",
-        "object_pattern",
-        "array_pattern",
-        "named_imports",
-        "parenthesized_expression",
-        "jsx_opening_element",
-    ],
-    blocks: JS_BLOCKS,
-};
-const TS_LISTS: &[&str] = &[
+const JS_LISTS: &[&str] = &[
     "arguments",
     "formal_parameters",
     "array",
@@ -350,33 +335,19 @@ const TS_LISTS: &[&str] = &[
     "array_pattern",
     "named_imports",
     "parenthesized_expression",
-    "type_arguments",
-    "type_parameters",
-    "object_type",
-    "enum_body",
 ];
+const JSX_LISTS: &[&str] = &["jsx_opening_element"];
+const TS_TYPE_LISTS: &[&str] = &["type_arguments", "type_parameters", "object_type", "enum_body"];
 const TS_BLOCKS: &[&str] =
     &["statement_block", "program", "class_body", "switch_body", "switch_case", "interface_body"];
+const JS_KINDS: NodeKinds =
+    NodeKinds { strings: JS_STRINGS, comments: JS_COMMENTS, lists: &[JS_LISTS, JSX_LISTS], blocks: JS_BLOCKS };
 const TS_KINDS: NodeKinds =
-    NodeKinds { strings: JS_STRINGS, comments: JS_COMMENTS, lists: TS_LISTS, blocks: TS_BLOCKS };
+    NodeKinds { strings: JS_STRINGS, comments: JS_COMMENTS, lists: &[JS_LISTS, TS_TYPE_LISTS], blocks: TS_BLOCKS };
 const TSX_KINDS: NodeKinds = NodeKinds {
     strings: JS_STRINGS,
     comments: JS_COMMENTS,
-    lists: &[
-        "arguments",
-        "formal_parameters",
-        "array",
-        "object",
-        "object_pattern",
-        "array_pattern",
-        "named_imports",
-        "parenthesized_expression",
-        "type_arguments",
-        "type_parameters",
-        "object_type",
-        "enum_body",
-        "jsx_opening_element",
-    ],
+    lists: &[JS_LISTS, TS_TYPE_LISTS, JSX_LISTS],
     blocks: TS_BLOCKS,
 };
 
@@ -493,7 +464,7 @@ pub(crate) static GO: LanguageSpec = LanguageSpec {
             "raw_string_literal_content",
         ],
         comments: &["comment"],
-        lists: &[
+        lists: &[&[
             "argument_list",
             "parameter_list",
             "literal_value",
@@ -503,7 +474,7 @@ pub(crate) static GO: LanguageSpec = LanguageSpec {
             "import_spec_list",
             "field_declaration_list",
             "interface_type",
-        ],
+        ]],
         blocks: &[
             "block",
             "statement_list",
@@ -589,7 +560,7 @@ pub(crate) static JAVA: LanguageSpec = LanguageSpec {
     kinds: NodeKinds {
         strings: &["string_literal", "string_fragment", "character_literal", "multiline_string_fragment"],
         comments: &["line_comment", "block_comment"],
-        lists: &[
+        lists: &[&[
             "argument_list",
             "formal_parameters",
             "array_initializer",
@@ -598,7 +569,7 @@ pub(crate) static JAVA: LanguageSpec = LanguageSpec {
             "type_parameters",
             "parenthesized_expression",
             "annotation_argument_list",
-        ],
+        ]],
         blocks: &[
             "block",
             "program",
@@ -686,25 +657,15 @@ const C_BLOCKS: &[&str] = &[
     "preproc_ifdef",
     "preproc_else",
 ];
-const C_KINDS: NodeKinds = NodeKinds {
-    strings: C_STRINGS,
-    comments: &["comment"],
-    lists: &["argument_list", "parameter_list", "initializer_list", "parenthesized_expression", "enumerator_list"],
-    blocks: C_BLOCKS,
-};
+const C_LISTS: &[&str] =
+    &["argument_list", "parameter_list", "initializer_list", "parenthesized_expression", "enumerator_list"];
+const C_KINDS: NodeKinds =
+    NodeKinds { strings: C_STRINGS, comments: &["comment"], lists: &[C_LISTS], blocks: C_BLOCKS };
 /// C's, with raw strings and template brackets.
 const CPP_KINDS: NodeKinds = NodeKinds {
     strings: &["string_literal", "char_literal", "string_content", "system_lib_string", "raw_string_literal"],
     comments: &["comment"],
-    lists: &[
-        "argument_list",
-        "parameter_list",
-        "initializer_list",
-        "parenthesized_expression",
-        "enumerator_list",
-        "template_argument_list",
-        "template_parameter_list",
-    ],
+    lists: &[C_LISTS, &["template_argument_list", "template_parameter_list"]],
     blocks: C_BLOCKS,
 };
 
@@ -825,7 +786,7 @@ pub(crate) static CSHARP: LanguageSpec = LanguageSpec {
             "character_literal",
         ],
         comments: &["comment"],
-        lists: &[
+        lists: &[&[
             "argument_list",
             "parameter_list",
             "bracketed_argument_list",
@@ -835,7 +796,7 @@ pub(crate) static CSHARP: LanguageSpec = LanguageSpec {
             "attribute_argument_list",
             "parenthesized_expression",
             "enum_member_declaration_list",
-        ],
+        ]],
         blocks: &["block", "declaration_list", "compilation_unit", "switch_body", "switch_section", "accessor_list"],
     },
 };
@@ -913,13 +874,13 @@ pub(crate) static PHP: LanguageSpec = LanguageSpec {
     kinds: NodeKinds {
         strings: &["string", "encapsed_string", "string_content", "heredoc", "nowdoc", "heredoc_body", "nowdoc_body"],
         comments: &["comment"],
-        lists: &[
+        lists: &[&[
             "arguments",
             "formal_parameters",
             "array_creation_expression",
             "parenthesized_expression",
             "list_literal",
-        ],
+        ]],
         blocks: &[
             "compound_statement",
             "declaration_list",
@@ -997,7 +958,7 @@ pub(crate) static RUBY: LanguageSpec = LanguageSpec {
     kinds: NodeKinds {
         strings: &["string", "string_content", "heredoc_body", "bare_string", "chained_string", "subshell"],
         comments: &["comment"],
-        lists: &[
+        lists: &[&[
             "argument_list",
             "array",
             "hash",
@@ -1006,7 +967,7 @@ pub(crate) static RUBY: LanguageSpec = LanguageSpec {
             "lambda_parameters",
             "string_array",
             "symbol_array",
-        ],
+        ]],
         blocks: &["program", "body_statement", "block_body", "do_block", "block", "then", "else", "begin", "when"],
     },
 };
@@ -1033,7 +994,7 @@ pub(crate) static BASH: LanguageSpec = LanguageSpec {
     kinds: NodeKinds {
         strings: &["string", "raw_string", "string_content", "ansi_c_string", "heredoc_body", "translated_string"],
         comments: &["comment"],
-        lists: &["array"],
+        lists: &[&["array"]],
         blocks: &[
             "program",
             "compound_statement",

@@ -114,7 +114,7 @@ fn inside_list(language: Language, tree: &Tree, cursor: usize) -> bool {
     let mut node = Some(tree.root_node().descendant_for_byte_range(cursor, cursor).unwrap_or(tree.root_node()));
     while let Some(n) = node {
         if n.start_byte() < cursor && cursor < n.end_byte() {
-            if kinds.lists.contains(&n.kind()) {
+            if kinds.lists.iter().any(|group| group.contains(&n.kind())) {
                 return true;
             }
             if kinds.blocks.contains(&n.kind()) {
