@@ -236,10 +236,8 @@ struct Definition {
 /// tree itself so that address is not reused while cached. Typing in one buffer asks
 /// for the other buffers' definitions at every prompt, and their trees rarely change:
 /// finding them costs up to about 1.5 ms a 5,000-line file.
-static OTHERS_DEFINED: LazyLock<Mutex<HashMap<usize, CachedDefinitions>>> =
+static OTHERS_DEFINED: LazyLock<Mutex<HashMap<usize, (Tree, Arc<Vec<Definition>>)>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
-/// A tree and the definitions found in it.
-type CachedDefinitions = (Tree, Arc<Vec<Definition>>);
 /// Trees whose definitions are kept (all are dropped when one more comes).
 const MAX_CACHED_TREES: usize = 32;
 
