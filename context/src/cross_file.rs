@@ -3,8 +3,7 @@
 //! from elsewhere, and the regions of other buffers edited most recently. What counts
 //! as a definition or an import is each grammar's `definitions.scm` and `imports.scm`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::collections::HashSet;
 
 use ropey::Rope;
 use tree_sitter::{Node, Tree};
@@ -139,15 +138,15 @@ fn definitions(input: &PromptInput<'_>) -> Vec<Snippet> {
     let local: HashSet<String> =
         tree.map(|t| defined(rope, language, t).into_iter().map(|d| d.name).collect()).unwrap_or_default();
     let mut out = Vec::new();
-    let indexes: Vec<(usize, Arc<Vec<Definition>>)> = others
+    let indexes: Vec<(usize, Vec<Definition>)> = others
         .iter()
         .enumerate()
-        .filter_map(|(i, o)| o.tree.as_ref().map(|t| (i, defined_in_other(&o.rope, o.language, t))))
+        .filter_map(|(i, o)| o.tree.as_ref().map(|t| (i, defined(&o.rope, o.language, t))))
         .collect();
     for name in names.iter().filter(|n| imported.contains(*n) || !local.contains(*n)) {
         for (i, defs) in &indexes {
             let other = &others[*i];
-            for def in defs.iter().filter(|d| d.name == *name) {
+            for def in defs.iter().filter(|d| &d.name == name) {
                 // A definition inside one already shown (a method of a class shown
                 // whole) adds nothing; one that holds an earlier one replaces it.
                 let inside = |s: &(Snippet, usize)| s.0.path == other.path && s.0.line <= def.first && def.last <= s.1;
@@ -230,30 +229,6 @@ struct Definition {
     name: String,
     first: usize,
     last: usize,
-}
-
-/// Other buffers' definitions by their tree's root (a node's address), kept with the
-/// tree itself so that address is not reused while cached. Typing in one buffer asks
-/// for the other buffers' definitions at every prompt, and their trees rarely change:
-/// finding them costs up to about 1.5 ms a 5,000-line file.
-static OTHERS_DEFINED: LazyLock<Mutex<HashMap<usize, (Tree, Arc<Vec<Definition>>)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-/// Trees whose definitions are kept (all are dropped when one more comes).
-const MAX_CACHED_TREES: usize = 32;
-
-/// [`defined`] for another buffer, from the cache when its tree is unchanged.
-fn defined_in_other(rope: &Rope, language: Language, tree: &Tree) -> Arc<Vec<Definition>> {
-    let key = tree.root_node().id();
-    if let Some((_, found)) = OTHERS_DEFINED.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
-        return found.clone();
-    }
-    let found = Arc::new(defined(rope, language, tree));
-    let mut cache = OTHERS_DEFINED.lock().unwrap_or_else(PoisonError::into_inner);
-    if cache.len() >= MAX_CACHED_TREES {
-        cache.clear();
-    }
-    cache.insert(key, (tree.clone(), found.clone()));
-    found
 }
 
 /// Definitions at the top level and in the members its grammar's `definitions.scm`
