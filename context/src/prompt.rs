@@ -228,6 +228,35 @@ impl Assembly<'_> {
     }
 }
 
+/// Most of the budget the repository name and the file's path may take together.
+const NAMES_SHARE: f32 = 0.25;
+
+/// The repository name and the path to write in the prompt's headers, within
+/// [`NAMES_SHARE`] of the budget: a long path in a small budget would otherwise push
+/// the prompt past it. The repository goes first, then the path's folders; a file name
+/// that does not fit alone is left out.
+fn names_that_fit<'a>(
+    input: &PromptInput<'a>,
+    tokenizer: &dyn Tokenize,
+    budget: usize,
+) -> Result<(Option<&'a str>, &'a str), ContextError> {
+    let room = (budget as f32 * NAMES_SHARE) as usize;
+    let cost = |text: &str| tokenizer.encode(text).map(|ids| ids.len() + 1).map_err(ContextError::Tokenizer);
+    let path_cost = cost(input.path)?;
+    let repo_cost = match input.repo {
+        Some(repo) => cost(repo)?,
+        None => 0,
+    };
+    if path_cost + repo_cost <= room {
+        return Ok((input.repo, input.path));
+    }
+    if path_cost <= room {
+        return Ok((None, input.path));
+    }
+    let file_name = input.path.rsplit(['/', '\\']).next().unwrap_or_default();
+    Ok((None, if cost(file_name)? <= room { file_name } else { "" }))
+}
+
 /// Builds the prompt for `input`. Never fails on odd text or syntax (only a failing
 /// tokenizer is an error); a cursor mid-identifier gives a prompt with no ids and
 /// shape [`Shape::Nothing`], built without tokenizing anything.
@@ -289,6 +318,7 @@ pub fn build(
     if tokens.add_bos {
         asm.special(tokens.bos);
     }
+    let (repo, path) = names_that_fit(input, tokenizer, options.budget)?;
     // Other files, within their share.
     let candidates = cross_file::gather(input);
     let cross_budget = (options.budget as f32 * options.cross_file_share) as usize;
@@ -298,7 +328,7 @@ pub fn build(
 
     match layout {
         FileLayout::RepoBeforeFim => {
-            if let Some(repo) = input.repo {
+            if let Some(repo) = repo {
                 asm.special(tokens.repo_name);
                 asm.text(Part::Headers, &format!("{repo}\n"))?;
             }
@@ -307,11 +337,11 @@ pub fn build(
                 asm.kept(Part::CrossFile, &section.text, &section.ids);
             }
             asm.special(tokens.file_sep);
-            asm.text(Part::Headers, &format!("{}\n", input.path))?;
+            asm.text(Part::Headers, &format!("{path}\n"))?;
             asm.special(tokens.fim_prefix);
         }
         FileLayout::RepoInsideFim => {
-            if let Some(repo) = input.repo {
+            if let Some(repo) = repo {
                 asm.special(tokens.repo_name);
                 asm.text(Part::Headers, repo)?;
             }
@@ -321,7 +351,7 @@ pub fn build(
             }
             asm.special(tokens.file_sep);
             asm.special(tokens.fim_prefix);
-            asm.text(Part::Headers, &format!("{}\n", input.path))?;
+            asm.text(Part::Headers, &format!("{path}\n"))?;
         }
         FileLayout::HeaderTokens => {
             let header = tokens.filename.or(tokens.file_sep);
@@ -330,7 +360,7 @@ pub fn build(
                 asm.kept(Part::CrossFile, &section.text, &section.ids);
             }
             asm.special(header);
-            asm.text(Part::Headers, &format!("{}\n", input.path))?;
+            asm.text(Part::Headers, &format!("{path}\n"))?;
         }
         FileLayout::PathComments => {
             if fim {
@@ -340,7 +370,7 @@ pub fn build(
                 asm.kept(Part::CrossFile, &section.text, &section.ids);
             }
             if with_files {
-                asm.text(Part::Headers, &format!("{comment} {}\n", input.path))?;
+                asm.text(Part::Headers, &format!("{comment} {path}\n"))?;
             }
         }
     }

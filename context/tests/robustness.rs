@@ -198,3 +198,32 @@ fn anchored_prompts_always_describe_the_current_buffer() {
     }
     assert!(anchored > 1000, "only {anchored} of 3000 prompts kept their head");
 }
+
+/// Found by the `prompt` fuzz target: the repository name and the path were written
+/// whatever their length, so a long path in a small budget pushed the prompt past it.
+#[test]
+fn a_long_path_in_a_small_budget_is_shortened_to_fit() {
+    let tokenizer = ToyTokenizer::new();
+    let rope = Rope::from_str("fn main() {\n    let x = 1;\n}\n");
+    let path = format!("{}/main.rs", "deeply/nested/folder".repeat(8));
+    for format in PromptFormat::all() {
+        for budget in [16, 40, 200] {
+            let input = PromptInput {
+                rope: &rope,
+                cursor: 27,
+                path: &path,
+                repo: Some("a-repository-with-a-long-name"),
+                language: Language::RUST,
+                tree: None,
+                others: &[],
+                prefix_anchor: None,
+            };
+            let options = PromptOptions::new(format, tokenizer.special_tokens(format), budget);
+            let prompt = build(&input, &options, &tokenizer).expect("the toy tokenizer never fails");
+            assert!(prompt.ids.len() <= budget, "{format:?}/{budget}: {} tokens", prompt.ids.len());
+            if budget == 200 && matches!(format, PromptFormat::QwenCoder | PromptFormat::StarCoder) {
+                assert!(prompt.text.contains("main.rs"), "{format:?}: the file name fits: {}", prompt.text);
+            }
+        }
+    }
+}

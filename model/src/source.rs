@@ -4,11 +4,16 @@
 
 use std::path::PathBuf;
 
-use hf_hub::api::sync::ApiBuilder;
+use hf_hub::api::sync::{ApiBuilder, ApiError};
 use hf_hub::api::Progress;
 use hf_hub::Cache;
+use sha2::{Digest, Sha256};
 
 use crate::error::{ModelError, Result};
+
+/// Times a cut download is resumed within one fetch before giving up (a later fetch
+/// resumes from the partial file hf-hub keeps).
+const RETRIES: usize = 3;
 
 /// The model users get when they ask for "the default": Qwen2.5-Coder 0.5B, Q8_0.
 pub const DEFAULT_MODEL: &str = "ggml-org/Qwen2.5-Coder-0.5B-Q8_0-GGUF/qwen2.5-coder-0.5b-q8_0.gguf";
@@ -80,9 +85,24 @@ impl ModelSource {
         };
         let reference = format!("{repo}/{file}");
         let fail = |reason: String| ModelError::Download { reference: reference.clone(), reason };
-        let api = ApiBuilder::from_env().with_progress(false).build().map_err(|e| fail(e.to_string()))?;
+        let api = ApiBuilder::from_env()
+            .with_progress(false)
+            .with_retries(RETRIES)
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
         let sink = ProgressSink { report: Box::new(progress), done: 0, total: 0 };
-        api.model(repo.clone()).download_with_progress(file, sink).map_err(|e| fail(e.to_string()))
+        // hf-hub asserts and unwraps on some answers a broken server can give: a panic
+        // there is a failed download, not a dead server.
+        let download = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            api.model(repo.clone()).download_with_progress(file, sink)
+        }));
+        let path = match download {
+            Ok(Ok(path)) => path,
+            Ok(Err(e)) => return Err(fail(in_plain_words(&e))),
+            Err(_) => return Err(fail("the downloader failed on the server's answer (see the log)".into())),
+        };
+        verify_checksum(&path).map_err(fail)?;
+        Ok(path)
     }
 
     /// The reference as users write it.
@@ -92,6 +112,57 @@ impl ModelSource {
             ModelSource::Hub { repo, file } => format!("{repo}/{file}"),
         }
     }
+}
+
+/// What went wrong with a download, said for users, with what to do about it.
+fn in_plain_words(error: &ApiError) -> String {
+    let again = "run `infill-ls fetch` again: the download resumes where it stopped";
+    match error {
+        ApiError::RequestError(e) => match e.as_ref() {
+            ureq::Error::Status(404, _) => {
+                "the hub has no such file (HTTP 404): check the repository and file name".into()
+            }
+            ureq::Error::Status(code @ (401 | 403), _) => {
+                format!("the hub refused access (HTTP {code}): the repository may be gated; set HF_TOKEN")
+            }
+            ureq::Error::Status(code, _) => format!("the hub answered HTTP {code}; try again later"),
+            ureq::Error::Transport(t) => format!("cannot reach the hub ({t}); check the connection or HF_ENDPOINT"),
+        },
+        ApiError::IoError(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            format!("the disk is full; free some space, then {again}")
+        }
+        ApiError::IoError(e) => format!("{e}; {again}"),
+        ApiError::TooManyRetries(last) => {
+            format!("the connection was cut {} times (last: {}); {again}", RETRIES + 1, in_plain_words(last))
+        }
+        ApiError::InvalidResume => {
+            "the partial download on disk is larger than the file; delete it from the hub cache and fetch again".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Checks a downloaded file against the SHA-256 the hub gave (large files are stored
+/// under it, as `blobs/<sha256>`); a mismatch removes the file so that it is fetched
+/// anew. Files the hub names by another hash are not checked.
+fn verify_checksum(path: &std::path::Path) -> std::result::Result<(), String> {
+    let blob = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let expected = blob.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
+    if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(());
+    }
+    let mut file = std::fs::File::open(&blob).map_err(|e| format!("{}: {e}", blob.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", blob.display()))?;
+    let found: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if found == expected {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&blob);
+    let _ = std::fs::remove_file(path);
+    Err(format!(
+        "the downloaded file is corrupt (SHA-256 {found}, the hub says {expected}); it was removed: run `infill-ls fetch` again"
+    ))
 }
 
 struct ProgressSink {

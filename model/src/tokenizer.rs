@@ -47,9 +47,16 @@ pub struct ModelTokenizer {
     token_bytes: Vec<Vec<u8>>,
     control: Vec<bool>,
     ids: HashMap<String, u32>,
+    /// Bytes the vocabulary cannot spell (byte-level vocabularies that lack some of the
+    /// 256 byte symbols: SmolLM2 has no token for most ASCII control characters).
+    unspellable: [bool; 256],
     /// Where it came from (for errors).
     source: PathBuf,
 }
+
+/// What stands in for a character the vocabulary cannot spell: one byte per byte, so
+/// offsets into the text stay offsets into what the tokens spell.
+pub const UNSPELLABLE: char = '?';
 
 impl ModelTokenizer {
     /// Builds the tokenizer for `gguf`, preferring a `tokenizer.json` beside the model.
@@ -110,16 +117,44 @@ impl ModelTokenizer {
         // Text that spells a special token is encoded as text, never as the token.
         inner.set_encode_special_tokens(true);
         let token_bytes = tokens.iter().map(|t| piece_bytes(kind, t)).collect();
-        let ids = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        ModelTokenizer { inner, kind, tokens, token_bytes, control, ids, source }
+        let ids: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let mut unspellable = [false; 256];
+        if kind == VocabKind::ByteLevel {
+            for (byte, missing) in unspellable.iter_mut().enumerate() {
+                *missing = !ids.contains_key(pretokenize::byte_symbol(byte as u8).to_string().as_str());
+            }
+        }
+        ModelTokenizer { inner, kind, tokens, token_bytes, control, ids, unspellable, source }
     }
 
-    /// Token ids for `text`; control tokens never appear.
+    /// `text` as the vocabulary can spell it: each character with a byte it has no
+    /// token for becomes [`UNSPELLABLE`], once per byte (the BPE model would silently
+    /// drop it, and the prompt would no longer say what the buffer says).
+    pub fn spellable<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if !text.bytes().any(|b| self.unspellable[usize::from(b)]) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            if bytes.iter().any(|&b| self.unspellable[usize::from(b)]) {
+                out.extend(std::iter::repeat_n(UNSPELLABLE, bytes.len()));
+            } else {
+                out.push(c);
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// Token ids for `text`; control tokens never appear. The tokens spell
+    /// [`ModelTokenizer::spellable`]`(text)`: the text itself, unless the vocabulary lacks a byte.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         if text.is_empty() {
             return Ok(Vec::new());
         }
-        let encoding = self.inner.encode_fast(text, false).map_err(|e| tokenizer_error(&self.source, e))?;
+        let text = self.spellable(text);
+        let encoding = self.inner.encode_fast(text.as_ref(), false).map_err(|e| tokenizer_error(&self.source, e))?;
         let ids = encoding.get_ids();
         if !ids.iter().any(|&id| self.is_control(id)) {
             return Ok(ids.to_vec());
@@ -128,7 +163,9 @@ impl ModelTokenizer {
         let mut out = Vec::with_capacity(ids.len() + 8);
         for &id in ids {
             if self.is_control(id) {
-                out.extend(self.bytes_as_tokens(self.token_bytes(id))?);
+                // `token_bytes` is empty for control tokens: spell the piece itself.
+                let piece = self.tokens.get(id as usize).map_or("", String::as_str);
+                out.extend(self.bytes_as_tokens(&piece_bytes(self.kind, piece))?);
             } else {
                 out.push(id);
             }

@@ -61,3 +61,19 @@ fn text_spelling_a_control_token_never_becomes_one() {
     }
     assert!(tokenizer.id_of("<file_sep>").is_some_and(|id| tokenizer.is_control(id)));
 }
+
+/// Found by the `tokenizer` fuzz target: SmolLM2's vocabulary has no symbol for most
+/// ASCII control bytes, and the BPE model dropped them without a word, so the prompt
+/// said less than the buffer. They are spelled `?` now, one per byte.
+#[test]
+fn control_bytes_the_vocabulary_lacks_are_spelled_not_dropped() {
+    let tokenizer = tokenizer();
+    for text in ["a\u{4}b", "\u{4}\u{4}\u{4}", "  \u{1b}[0m x", "x\u{0}y\u{7f}z"] {
+        let ids = tokenizer.encode(text).expect("encode");
+        let spelled: Vec<u8> = ids.iter().flat_map(|&id| tokenizer.token_bytes(id).to_vec()).collect();
+        assert_eq!(spelled.len(), text.len(), "{text:?}: every byte is spelled");
+        assert_eq!(String::from_utf8_lossy(&spelled), tokenizer.spellable(text), "{text:?}");
+    }
+    assert_eq!(tokenizer.spellable("a\u{4}b"), "a?b");
+    assert_eq!(tokenizer.spellable("plain text"), "plain text", "text it can spell is left alone");
+}

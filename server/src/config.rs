@@ -6,7 +6,7 @@ use std::time::Duration;
 use infill_context::PromptFormat;
 use serde_json::Value;
 
-use crate::typing_pace::CompletionDelay;
+pub use crate::typing_pace::CompletionDelay;
 
 /// Settings that change what the server does.
 #[derive(Debug, Clone, PartialEq)]

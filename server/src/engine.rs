@@ -143,6 +143,19 @@ impl From<Vec<Suggestion>> for Completion {
     }
 }
 
+/// The error an engine returns when it hit a bug (a panic) in a job and recovered: the
+/// user is told once, unlike an ordinary failure, which only goes to the log.
+#[derive(Debug)]
+pub struct EnginePanicked(pub String);
+
+impl std::fmt::Display for EnginePanicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "internal error in the model engine: {}", self.0)
+    }
+}
+
+impl std::error::Error for EnginePanicked {}
+
 /// Computes suggestions. Implementations must return promptly once `cancel` is set,
 /// and must not block the async runtime (heavy work belongs on its own thread).
 pub trait CompletionEngine: Send + Sync + 'static {

@@ -22,6 +22,7 @@ pub mod engine;
 mod handlers;
 pub mod logging;
 mod model_loader;
+mod model_watch;
 mod panic_guard;
 pub mod position;
 mod protocol;
@@ -29,7 +30,7 @@ mod request_context;
 mod session;
 mod speculation;
 mod suggestion_cache;
-mod transport;
+pub mod transport;
 mod typing_pace;
 mod warm;
 
@@ -64,8 +65,18 @@ pub struct Startup {
 /// Serves LSP on stdin/stdout until `exit` or end of input. Returns the process exit
 /// code the specification asks for: 0 if `shutdown` came first, else 1.
 pub async fn serve_stdio(startup: Startup) -> i32 {
+    serve(tokio::io::stdin(), tokio::io::stdout(), startup).await
+}
+
+/// Serves LSP on any pair of byte streams (stdio in the binary, in-memory pipes in the
+/// in-process fuzzer) until `exit` or end of input; returns what [`serve_stdio`] returns.
+pub async fn serve<R, W>(input: R, output: W, startup: Startup) -> i32
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     panic_guard::install_hook();
-    let (pipes, mut transport) = transport::start(tokio::io::stdin(), tokio::io::stdout(), capabilities::add_proposed);
+    let (pipes, mut transport) = transport::start(input, output, capabilities::add_proposed);
     let shutdown = Arc::new(AtomicBool::new(false));
     let Startup { config, engine, log } = startup;
     let flag = shutdown.clone();

@@ -3,6 +3,7 @@
 //! The level can change at run time (`logLevel` setting).
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use tokio::sync::mpsc;
@@ -15,10 +16,17 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{reload, EnvFilter, Layer, Registry};
 
 /// Where events for the client go, once one is attached.
-static TO_CLIENT: OnceLock<mpsc::UnboundedSender<(MessageType, String)>> = OnceLock::new();
+static TO_CLIENT: OnceLock<mpsc::Sender<(MessageType, String)>> = OnceLock::new();
+/// Log messages waiting for the client. A client that stops reading stdout must not
+/// make the server keep every later log line: past this many, lines are dropped (they
+/// still reach stderr) and the client is told how many once it reads again.
+const QUEUED_LOG_MESSAGES: usize = 256;
+/// Lines dropped since the client last had room.
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
-/// Changes the log filter after start-up.
-#[derive(Clone)]
+/// Changes the log filter after start-up (the default changes nothing: for servers run
+/// in process, whose logging belongs to their host).
+#[derive(Clone, Default)]
 pub struct LogControl {
     handle: Option<reload::Handle<EnvFilter, Registry>>,
 }
@@ -56,13 +64,18 @@ pub fn init(level: &str) -> LogControl {
 
 /// Starts forwarding our events to the client. Only the first call takes effect.
 pub fn attach_client(client: Client) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(MessageType, String)>();
+    let (tx, mut rx) = mpsc::channel::<(MessageType, String)>(QUEUED_LOG_MESSAGES);
     if TO_CLIENT.set(tx).is_err() {
         return;
     }
     tokio::spawn(async move {
         while let Some((kind, message)) = rx.recv().await {
             client.log_message(kind, message).await;
+            let dropped = DROPPED.swap(0, Ordering::Relaxed);
+            if dropped > 0 {
+                let note = format!("{dropped} log messages were dropped while the client was not reading; see stderr");
+                client.log_message(MessageType::WARNING, note).await;
+            }
         }
     });
 }
@@ -85,7 +98,9 @@ impl<S: Subscriber> Layer<S> for ClientLayer {
         };
         let mut text = FieldText::default();
         event.record(&mut text);
-        let _ = tx.send((kind, text.0));
+        if tx.try_send((kind, text.0)).is_err() {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

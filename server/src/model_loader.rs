@@ -1,6 +1,7 @@
 //! Loading the configured model off the async runtime, reporting each step to the
 //! user: `infill/status` notifications, `window/logMessage`, and one
-//! `window/showMessage` when something is wrong (no model, a bad file).
+//! `window/showMessage` when something is wrong (no model, a bad file). Once loaded,
+//! the model's file is watched (`model_watch`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,8 +16,9 @@ use tower_lsp::lsp_types::{
 };
 
 use crate::engine::model_engine::ModelEngine;
-use crate::engine::slot::EngineState;
+use crate::engine::slot::{EngineSlot, EngineState};
 use crate::engine::NoModel;
+use crate::model_watch::Watch;
 use crate::session::Session;
 
 /// The custom notification carrying the engine state.
@@ -38,7 +40,7 @@ pub async fn apply_model_setting(session: &Session) {
         if loaded.as_ref() == Some(&key) {
             return;
         }
-        *loaded = Some(key);
+        *loaded = Some(key.clone());
     }
     let Some(reference) = wanted else {
         session.slot.set(Arc::new(NoModel), EngineState::NoModel);
@@ -56,6 +58,7 @@ pub async fn apply_model_setting(session: &Session) {
         ..EngineOptions::default()
     };
     let started = Instant::now();
+    let watch_options = options.clone();
     let source = ModelSource::parse(&reference);
     // Download progress crosses from the blocking thread to `$/progress` here.
     let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel::<DownloadProgress>();
@@ -93,12 +96,25 @@ pub async fn apply_model_setting(session: &Session) {
     }
     match load {
         Ok(engine) => {
+            let path = engine.path().to_owned();
             let engine = ModelEngine::new(Arc::new(engine));
             let name = engine.model_name().to_owned();
             tracing::info!(model = %reference, ms = started.elapsed().as_millis() as u64, "model {name} loaded");
             session.suggestions.clear(); // answers of another model
             session.documents.forget_prompt_starts(); // prompt heads in another vocabulary
-            session.slot.set(Arc::new(engine), EngineState::Ready { model: reference, name });
+            session.slot.set(Arc::new(engine), EngineState::Ready { model: reference.clone(), name });
+            Watch {
+                client: session.client.clone(),
+                slot: session.slot.clone(),
+                documents: session.documents.clone(),
+                suggestions: session.suggestions.clone(),
+                loaded_model: session.loaded_model.clone(),
+                key: key.clone(),
+                reference,
+                path,
+                options: watch_options,
+            }
+            .spawn();
         }
         Err(message) => {
             tracing::error!("cannot load the model: {message}");
@@ -164,8 +180,13 @@ fn progress_params(token: &NumberOrString, value: WorkDoneProgress) -> ProgressP
 
 /// Sends the current state as `infill/status`.
 pub async fn publish(session: &Session) {
-    let state = serde_json::to_value(session.slot.state()).unwrap_or_else(|_| json!({ "state": "error" }));
-    session.client.send_notification::<StatusNotification>(state).await;
+    send_status(&session.client, &session.slot).await;
+}
+
+/// Sends `slot`'s state as `infill/status`.
+pub(crate) async fn send_status(client: &tower_lsp::Client, slot: &EngineSlot) {
+    let state = serde_json::to_value(slot.state()).unwrap_or_else(|_| json!({ "state": "error" }));
+    client.send_notification::<StatusNotification>(state).await;
 }
 
 /// `infill/status`: `{ "state": "noModel" | "loading" | "ready" | "error", ... }`.

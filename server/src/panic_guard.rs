@@ -28,12 +28,24 @@ pub fn install_hook() {
 pub struct PanicReporter {
     client: Client,
     shown: AtomicBool,
+    engine_shown: AtomicBool,
 }
 
 impl PanicReporter {
     /// A reporter that talks to `client`.
     pub fn new(client: Client) -> Self {
-        PanicReporter { client, shown: AtomicBool::new(false) }
+        PanicReporter { client, shown: AtomicBool::new(false), engine_shown: AtomicBool::new(false) }
+    }
+
+    /// Tells the user, the first time only, that the model engine hit a bug in a job and
+    /// went on (its caches emptied, the same model loaded).
+    pub async fn engine_recovered(&self, error: &crate::engine::EnginePanicked) {
+        tracing::error!("{error}; the engine emptied its caches and goes on with the same model");
+        if !self.engine_shown.swap(true, Ordering::Relaxed) {
+            let message = "Infill's model engine hit an internal error and recovered: it cleared its caches \
+                           and goes on with the same model. Details are in the Infill log; please report them.";
+            self.client.show_message(MessageType::ERROR, message).await;
+        }
     }
 
     /// Runs `fut`; if it panics, reports it and returns `None`.

@@ -15,22 +15,25 @@ use crate::logging::LogControl;
 use crate::panic_guard::PanicReporter;
 use crate::position::PositionEncoding;
 
+/// The settings a model was loaded for: `(model, threads)`.
+pub(crate) type LoadedKey = (Option<String>, Option<usize>);
+
 /// Everything the handlers share.
 pub(crate) struct Session {
     /// The connection back to the editor.
     pub(crate) client: Client,
-    /// The open buffers.
-    pub(crate) documents: DocumentStore,
+    /// The open buffers (shared with the model file's watcher).
+    pub(crate) documents: Arc<DocumentStore>,
     /// Agreed at `initialize`; UTF-16 until then.
     pub(crate) encoding: OnceLock<PositionEncoding>,
     /// Current settings. A std lock: never held across an `.await`.
     pub(crate) config: RwLock<Config>,
     /// The completion running for each document.
     pub(crate) in_flight: InFlight,
-    /// The engine that computes suggestions, and its state.
-    pub(crate) slot: EngineSlot,
+    /// The engine that computes suggestions, and its state (shared with the watcher).
+    pub(crate) slot: Arc<EngineSlot>,
     /// The `(model, threads)` settings last loaded, to load again only on a change.
-    pub(crate) loaded_model: Mutex<Option<(Option<String>, Option<usize>)>>,
+    pub(crate) loaded_model: Arc<Mutex<Option<LoadedKey>>>,
     /// Whether the client answers `workspace/configuration`.
     pub(crate) pulls_configuration: AtomicBool,
     /// Whether the client shows `$/progress` (`window.workDoneProgress`).
@@ -65,12 +68,12 @@ impl Session {
         Session {
             panics: PanicReporter::new(client.clone()),
             client,
-            documents: DocumentStore::default(),
+            documents: Arc::default(),
             encoding: OnceLock::new(),
             config: RwLock::new(config),
             in_flight: InFlight::default(),
-            slot: engine.map_or_else(EngineSlot::empty, EngineSlot::fixed),
-            loaded_model: Mutex::new(None),
+            slot: Arc::new(engine.map_or_else(EngineSlot::empty, EngineSlot::fixed)),
+            loaded_model: Arc::new(Mutex::new(None)),
             pulls_configuration: AtomicBool::new(false),
             shows_progress: AtomicBool::new(false),
             shutdown_requested,

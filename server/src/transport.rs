@@ -8,7 +8,7 @@
 //! capabilities lsp-types 0.94 cannot express into the `initialize` response, and
 //! stops at `exit`. All writes to stdout go through one task, one whole message at a time.
 
-mod framing;
+pub mod framing;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
@@ -23,6 +23,9 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 /// Size of the in-memory pipes between the transport and tower-lsp.
 const PIPE_BYTES: usize = 1 << 16;
+/// Error answers waiting to be written. When the client stops reading stdout, the
+/// reader waits for room instead of queueing answers to garbage without bound.
+const QUEUED_ERRORS: usize = 64;
 
 /// How the transport saw the input end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +59,7 @@ where
 {
     let (server_input, to_server) = tokio::io::duplex(PIPE_BYTES);
     let (server_output, from_server) = tokio::io::duplex(PIPE_BYTES);
-    let (errors_tx, errors_rx) = mpsc::unbounded_channel();
+    let (errors_tx, errors_rx) = mpsc::channel(QUEUED_ERRORS);
     let (init_id_tx, init_id_rx) = mpsc::unbounded_channel();
     let reader = tokio::spawn(read_input(input, to_server, errors_tx, init_id_tx));
     let writer = tokio::spawn(write_output(from_server, output, errors_rx, init_id_rx, patch_initialize));
@@ -78,7 +81,7 @@ impl Transport {
 async fn read_input<R: AsyncRead + Unpin>(
     mut input: R,
     mut to_server: DuplexStream,
-    errors: mpsc::UnboundedSender<Value>,
+    errors: mpsc::Sender<Value>,
     init_ids: mpsc::UnboundedSender<jsonrpc::Id>,
 ) -> InputEnd {
     let mut frames = FrameReader::default();
@@ -106,7 +109,9 @@ async fn read_input<R: AsyncRead + Unpin>(
                     }
                 }
                 Checked::Reject(response) => {
-                    let _ = errors.send(response);
+                    if errors.send(response).await.is_err() {
+                        return InputEnd::Eof;
+                    }
                 }
             }
         }
@@ -173,7 +178,7 @@ fn drop_null_params(request: jsonrpc::Request) -> Option<Vec<u8>> {
 async fn write_output<W: AsyncWrite + Unpin>(
     mut from_server: DuplexStream,
     mut output: W,
-    mut errors: mpsc::UnboundedReceiver<Value>,
+    mut errors: mpsc::Receiver<Value>,
     mut init_ids: mpsc::UnboundedReceiver<jsonrpc::Id>,
     patch_initialize: fn(&mut Value),
 ) {

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub mod hub;
+
 /// Default wait for any one reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -48,11 +50,17 @@ impl Client {
     /// Starts `infill-ls` with `args` (logging at debug to its captured stderr), with
     /// an empty Hugging Face cache so no model is found there by accident.
     pub fn spawn(args: &[&str]) -> Client {
+        Client::spawn_with_env(args, &[])
+    }
+
+    /// [`Client::spawn`] with more environment variables.
+    pub fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> Client {
         let hf_home = std::env::temp_dir().join(format!("infill-tests-empty-hf-{}", std::process::id()));
         let mut child = Command::new(server_binary())
             .args(args)
             .env("INFILL_LOG", "debug")
             .env("HF_HOME", hf_home)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -140,6 +140,9 @@ pub enum StopReason {
     ContextFull,
     /// Something failed (the message says what).
     Failed(String),
+    /// The engine hit a bug (a panic) in this job: it emptied its caches and goes on
+    /// with the same model (the message is the panic's).
+    Panicked(String),
 }
 
 impl StopReason {

@@ -47,10 +47,14 @@ struct Worker {
     verify: bool,
     /// Jobs submitted and not yet taken (the submitter counts up, the loop down).
     waiting: Arc<AtomicUsize>,
+    /// Tests only (`INFILL_TEST_ENGINE_PANIC`): a job whose prompt contains this text
+    /// panics once its prompt is evaluated, in the middle of the job.
+    panic_marker: Option<String>,
 }
 
-/// Serves jobs until every sender is gone. A panic inside a job is caught, reported as
-/// a failure, and the caches are emptied (their contents can no longer be trusted).
+/// Serves jobs until every sender is gone. A panic inside a job is caught and reported
+/// as [`StopReason::Panicked`]; the caches are emptied (their contents can no longer be
+/// trusted) and the next job starts afresh with the same weights, which nothing writes.
 pub(super) fn run(
     model: Model,
     jobs: Receiver<Queued>,
@@ -70,6 +74,7 @@ pub(super) fn run(
         verify: std::env::var_os("INFILL_VERIFY_SHIFT").is_some(),
         drafting: Default::default(),
         waiting,
+        panic_marker: std::env::var("INFILL_TEST_ENGINE_PANIC").ok().filter(|m| !m.is_empty()),
     };
     let mut pending: Option<Pending> = None;
     loop {
@@ -85,9 +90,13 @@ pub(super) fn run(
             },
         };
         let Some((job, queued_at)) = next else {
-            // Nobody waits: evaluate a chunk of the pending prompt.
+            // Nobody waits: evaluate a chunk of the pending prompt (a panic there only
+            // costs the caches, as in a job).
             if let Some(work) = pending.take() {
-                pending = pool.install(|| worker.continue_pending(work));
+                match std::panic::catch_unwind(AssertUnwindSafe(|| pool.install(|| worker.continue_pending(work)))) {
+                    Ok(left) => pending = left,
+                    Err(_) => worker.slots.clear(),
+                }
             }
             continue;
         };
@@ -107,7 +116,7 @@ pub(super) fn run(
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
-                sink(Event::Done(Report::new(StopReason::Failed(format!("internal error in the engine: {message}")))));
+                sink(Event::Done(Report::new(StopReason::Panicked(message))));
             }
         }
     }
@@ -224,6 +233,11 @@ impl Worker {
             report.stop = StopReason::MaxTokens;
             sink(Event::Done(report));
             return None;
+        }
+        if let Some(marker) = &self.panic_marker {
+            if self.tokenizer.decode(&job.prompt).contains(marker.as_str()) {
+                panic!("test hook: a prompt containing {marker:?}");
+            }
         }
         let forced = resumed.map(|last| last.tokens).unwrap_or_default();
         let mut generation = Generation {

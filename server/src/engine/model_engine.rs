@@ -185,6 +185,7 @@ impl CompletionEngine for ModelEngine {
                     return Ok(Completion { suggestions: Vec::new(), timings, prefix_start: Some(prefix_start) })
                 }
                 StopReason::Failed(message) => return Err(anyhow!("{message}")),
+                StopReason::Panicked(message) => return Err(super::EnginePanicked(message).into()),
                 _ => {}
             }
             tracing::debug!(?raw, "model answer");

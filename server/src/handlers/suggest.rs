@@ -141,11 +141,16 @@ impl<'a> Request<'a> {
         if session.documents.version(uri) != Some(self.snapshot.version) {
             return Err(NoAnswer::Stale);
         }
-        let completion = result.map_err(|e| {
-            tracing::warn!(%uri, "completion failed: {e:#}");
-            NoAnswer::Failed
-        })?;
-        Ok((request, completion))
+        match result {
+            Ok(completion) => Ok((request, completion)),
+            Err(e) => {
+                tracing::warn!(%uri, "completion failed: {e:#}");
+                if let Some(panicked) = e.downcast_ref::<crate::engine::EnginePanicked>() {
+                    session.panics.engine_recovered(panicked).await;
+                }
+                Err(NoAnswer::Failed)
+            }
+        }
     }
 
     /// Keeps what an answer taught: where its prompt started, how long it took, and the

@@ -12,20 +12,29 @@ const HEADER_END: &[u8] = b"\r\n\r\n";
 const CONTENT_LENGTH: &[u8] = b"Content-Length:";
 /// Longest header section we wait for before calling it garbage.
 const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Largest body accepted (a 256 MiB buffer is far past anything an editor edits). A
+/// larger length is refused at once rather than waited for: waiting would hold
+/// everything the client sends after it, and the sum could overflow.
+pub const MAX_BODY_BYTES: usize = 256 << 20;
 
 /// One item read from the stream.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// A body as framed by its header (not yet checked to be JSON).
     Message(Vec<u8>),
     /// Something was wrong; `body` holds the message text when one could be recovered,
     /// so that an error response can carry its id.
-    Malformed { reason: String, body: Option<Vec<u8>> },
+    Malformed {
+        /// What was wrong, for the error answer.
+        reason: String,
+        /// The recovered body, when there is one.
+        body: Option<Vec<u8>>,
+    },
 }
 
 /// Incremental reader of framed messages.
 #[derive(Default)]
-pub(crate) struct FrameReader {
+pub struct FrameReader {
     buf: Vec<u8>,
     /// Header parsed, waiting for the body: (header length, content length).
     pending: Option<(usize, usize)>,
@@ -35,18 +44,17 @@ pub(crate) struct FrameReader {
 
 impl FrameReader {
     /// Appends bytes read from the stream.
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
+    pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
     /// Bytes held but not yet returned as a frame.
-    #[cfg(test)]
-    pub(crate) fn buffered(&self) -> usize {
+    pub fn buffered(&self) -> usize {
         self.buf.len()
     }
 
     /// The next complete frame, or `None` when more bytes are needed.
-    pub(crate) fn next_frame(&mut self) -> Option<Frame> {
+    pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
             if self.buf.is_empty() {
                 return None;
@@ -117,6 +125,9 @@ impl FrameReader {
             if name.eq_ignore_ascii_case(b"content-length") {
                 let value = std::str::from_utf8(value).unwrap_or("").trim();
                 match value.parse::<usize>() {
+                    Ok(n) if n > MAX_BODY_BYTES => {
+                        return HeaderResult::Bad(format!("Content-Length {n} is over the {MAX_BODY_BYTES}-byte limit"))
+                    }
                     Ok(n) => content_len = Some(n),
                     Err(_) => return HeaderResult::Bad(format!("bad Content-Length {value:?}")),
                 }
