@@ -32,6 +32,9 @@ cargo +nightly fuzz build -O
 work=${XDG_CACHE_HOME:-$HOME/.cache}/infill/fuzz-corpus
 for target in "${targets[@]}"; do
     mkdir -p "$work/$target"
+    # GGUF seeds are whole tiny models (tens of KiB); everything else stays small.
+    max_len=${FUZZ_MAX_LEN:-8192}
+    [ "$target" != gguf ] || max_len=${FUZZ_MAX_LEN:-131072}
     limit=(-max_total_time="$seconds")
     [ -z "${FUZZ_RUNS:-}" ] || limit=(-runs="$FUZZ_RUNS")
     jobs=()
@@ -40,7 +43,7 @@ for target in "${targets[@]}"; do
     start=$(date +%s)
     # -rss_limit_mb: a run that needs more than 2 GiB is a bug (a length taken on trust).
     if ! cargo +nightly fuzz run -O "$target" "$work/$target" "fuzz/corpus/$target" -- \
-        "${limit[@]}" "${jobs[@]}" -max_len="${FUZZ_MAX_LEN:-8192}" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+        "${limit[@]}" "${jobs[@]}" -max_len="$max_len" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
         >"$log" 2>&1; then
         tail -60 "$log"
         echo "fuzz: $target FAILED (input in fuzz/artifacts/$target/)"
