@@ -20,7 +20,7 @@ use infill_server::Startup;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
-use crate::documents::Edit;
+use crate::documents::{Edit, Op as DocOp};
 use crate::reference::{answer_tail, RefDoc};
 
 /// Longest a whole run may take before it counts as a hang.
@@ -29,18 +29,8 @@ const HANG: Duration = Duration::from_secs(20);
 /// One client message.
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Open {
-        doc: u8,
-        text: String,
-    },
-    Change {
-        doc: u8,
-        version_step: i8,
-        edits: Vec<Edit>,
-    },
-    Close {
-        doc: u8,
-    },
+    /// An open, change or close, as in the document store's target.
+    Document(DocOp),
     Complete {
         doc: u8,
         line: u8,
@@ -138,12 +128,12 @@ async fn session(utf8: bool, ops: Vec<Op>) {
     let mut order: Vec<i64> = Vec::new();
     for op in ops {
         match op {
-            Op::Open { doc, text } => {
+            Op::Document(DocOp::Open { doc, text }) => {
                 let item = json!({ "uri": uri(doc), "languageId": "rust", "version": 0, "text": text });
                 client.notify("textDocument/didOpen", json!({ "textDocument": item })).await;
                 docs[usize::from(doc % 4)] = Some(RefDoc::open(&text, 0));
             }
-            Op::Change { doc, version_step, edits } => {
+            Op::Document(DocOp::Change { doc, version_step, edits }) => {
                 let Some(reference) = docs[usize::from(doc % 4)].as_mut() else { continue };
                 let version = reference.version.saturating_add(i32::from(version_step.max(0)));
                 let changes: Vec<Value> = edits.iter().map(|e| json!(e.event())).collect();
@@ -153,7 +143,7 @@ async fn session(utf8: bool, ops: Vec<Op>) {
                     .await;
                 reference.take(version, edits.iter().map(Edit::change).collect(), encoding);
             }
-            Op::Close { doc } => {
+            Op::Document(DocOp::Close { doc }) => {
                 client.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri(doc) } })).await;
                 docs[usize::from(doc % 4)] = None;
             }
