@@ -162,7 +162,10 @@ impl Engine {
             .map_err(|e| ModelError::EngineStopped(format!("cannot start the thread pool: {e}")))?;
         let thread = std::thread::Builder::new()
             .name("infill-engine".into())
-            .spawn(move || worker::run(model, rx, pool, options, slots, counter))
+            .spawn(move || {
+                worker::run(model, rx, pool, options, slots, counter);
+                release_freed_memory();
+            })
             .map_err(|e| ModelError::EngineStopped(format!("cannot start the engine thread: {e}")))?;
         Ok(Engine { jobs: Some(tx), waiting, tokenizer, facts, path: path.to_owned(), capacity, thread: Some(thread) })
     }
@@ -216,5 +219,18 @@ impl Drop for Engine {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Hands the memory a stopped engine freed back to the system. glibc keeps freed heap
+/// pages for reuse (and raises its mmap threshold after large frees, so the next model's
+/// tensors land on the heap too): without this, loading a model again (the `threads`
+/// setting, another model, its file changed on disk) leaves the old one's size in the
+/// resident set for good (the soak benchmark saw 356 MiB become 600 MiB at the first reload).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only walks glibc's own free lists; it touches no memory of ours.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
