@@ -1,11 +1,13 @@
 //! The soak: typing replayed without end into `infill-ls` on the real test model, for
 //! `INFILL_SOAK_MINUTES` (default 30), while documents are opened and closed, settings
-//! change every two minutes and the model is loaded again every five (its `threads`
-//! setting flips between 2 and 1, so a new engine replaces the old one).
+//! change every two minutes and the model is loaded again every five
+//! (`INFILL_SOAK_RELOAD_SECONDS`; its `threads` setting flips between 2 and 1, so a new
+//! engine replaces the old one).
 //!
 //! Every 10 s the server's resident memory, open file descriptors and threads are
 //! sampled; a line per minute is printed, then the figures the issue asks for: RSS
-//! growth from minute 5 to the end, and the spread of descriptors and threads after
+//! growth from minute 5 to the end (reloads fall half-way between, so both minutes sit
+//! at the same point of a cycle), the peak of each reload cycle, and the spread of descriptors and threads after
 //! minute 5 (samples taken while a reload was under way are left out of that spread).
 //!
 //! Run: `cargo bench -p infill-benches --bench soak` (alone: it uses both cores).
@@ -90,7 +92,12 @@ fn main() {
 
     let (mut keystrokes, mut accepted, mut visits, mut reloads, mut settings) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut next_settings = Duration::from_secs(120);
-    let mut next_reload = Duration::from_secs(300);
+    let reload_every = Duration::from_secs(
+        std::env::var("INFILL_SOAK_RELOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(300),
+    );
+    // Reloads half-way between the minutes compared (5 and the last), so both are
+    // taken at the same point of a cycle (caches refill after each reload).
+    let mut next_reload = reload_every / 2;
     let mut rng = fastrand::Rng::with_seed(2026);
     while started.elapsed() < total {
         let (path, original) = &sources[visits % sources.len()];
@@ -133,7 +140,7 @@ fn main() {
             );
         }
         if started.elapsed() >= next_reload {
-            next_reload += Duration::from_secs(300);
+            next_reload += reload_every;
             reloads += 1;
             reloading.store(true, Ordering::Relaxed);
             let threads = if reloads % 2 == 1 { 1 } else { 2 };
@@ -152,6 +159,17 @@ fn main() {
     let _ = sampler.join();
     let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
     report(&samples, minutes, keystrokes, accepted, visits, settings, reloads);
+    // The highest RSS between two reloads: a leak would raise it cycle after cycle.
+    let mut peaks: Vec<u64> = Vec::new();
+    for s in &samples {
+        let cycle = ((s.at + reload_every / 2).as_secs_f64() / reload_every.as_secs_f64()) as usize;
+        if peaks.len() <= cycle {
+            peaks.resize(cycle + 1, 0);
+        }
+        peaks[cycle] = peaks[cycle].max(s.rss_kib);
+    }
+    let peaks: Vec<String> = peaks.iter().map(|kib| format!("{:.0}", *kib as f64 / 1024.0)).collect();
+    println!("soak: peak RSS of each reload cycle (MiB): {}", peaks.join(", "));
 }
 
 fn report(samples: &[Sample], minutes: f64, keystrokes: usize, accepted: usize, visits: usize, settings: usize, reloads: usize) {

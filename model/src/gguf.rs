@@ -153,6 +153,11 @@ impl GgufFile {
         })
     }
 
+    /// How many tensors the file has.
+    pub fn tensor_count(&self) -> usize {
+        self.content.tensor_infos.len()
+    }
+
     /// Whether the file has tensor `name`.
     pub fn has_tensor(&self, name: &str) -> bool {
         self.content.tensor_infos.contains_key(name)

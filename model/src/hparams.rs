@@ -67,6 +67,13 @@ impl HParams {
         let traits = architecture.traits();
         let key = |k: &str| format!("{arch_name}.{k}");
         let n_layer = gguf.positive(&key("block_count"))?;
+        // Every layer has tensors of its own, and per-layer tables are allocated before
+        // any tensor is read: a count past the file's tensors is corrupt, not a reason to
+        // ask for terabytes (found by the `gguf` fuzz target: the process was killed).
+        if n_layer > gguf.tensor_count() {
+            let problem = format!("is {n_layer}, but the file has only {} tensors", gguf.tensor_count());
+            return Err(gguf.metadata_error(&key("block_count"), problem));
+        }
         let n_head = gguf.positive(&key("attention.head_count"))?;
         let n_kv_head = match gguf.opt_u64(&key("attention.head_count_kv"))? {
             None => n_head,

@@ -116,3 +116,13 @@ fn a_context_length_of_zero_and_a_missing_key() {
     let e = load(&path);
     assert!(matches!(&e, ModelError::Metadata { key, .. } if key == "llama.block_count"), "{e:?}");
 }
+
+/// Found by the `gguf` fuzz target: a block count taken on trust was allocated for
+/// before any tensor was read, and a corrupt file killed the process (out of memory).
+#[test]
+fn a_block_count_past_the_file_s_tensors_is_refused_before_anything_is_allocated() {
+    let path = tiny_with(|t| t.metadata.push(("llama.block_count".into(), Value::U32(u32::MAX))));
+    let e = load(&path);
+    assert!(matches!(e, ModelError::Metadata { .. }), "{e:?}");
+    assert_names_file(&e, &path, "block_count");
+}
