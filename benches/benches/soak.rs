@@ -90,7 +90,8 @@ fn main() {
         })
     };
 
-    let (mut keystrokes, mut accepted, mut visits, mut reloads, mut settings) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut keystrokes, mut accepted, mut visits, mut reloads, mut settings) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut next_settings = Duration::from_secs(120);
     let reload_every = Duration::from_secs(
         std::env::var("INFILL_SOAK_RELOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(300),
@@ -172,7 +173,15 @@ fn main() {
     println!("soak: peak RSS of each reload cycle (MiB): {}", peaks.join(", "));
 }
 
-fn report(samples: &[Sample], minutes: f64, keystrokes: usize, accepted: usize, visits: usize, settings: usize, reloads: usize) {
+fn report(
+    samples: &[Sample],
+    minutes: f64,
+    keystrokes: usize,
+    accepted: usize,
+    visits: usize,
+    settings: usize,
+    reloads: usize,
+) {
     println!(
         "soak: {minutes} min, {keystrokes} keystrokes ({accepted} suggestions accepted), {visits} documents opened and closed, \
          {settings} settings changes, {reloads} model reloads, {} samples",
@@ -187,11 +196,8 @@ fn report(samples: &[Sample], minutes: f64, keystrokes: usize, accepted: usize, 
     // The mean of the first and last minute of the steady part, so one sample's noise
     // does not decide the figure.
     let window = |center: Duration| {
-        let near: Vec<u64> = steady
-            .iter()
-            .filter(|s| s.at.abs_diff(center) <= Duration::from_secs(30))
-            .map(|s| s.rss_kib)
-            .collect();
+        let near: Vec<u64> =
+            steady.iter().filter(|s| s.at.abs_diff(center) <= Duration::from_secs(30)).map(|s| s.rss_kib).collect();
         near.iter().sum::<u64>() as f64 / near.len().max(1) as f64
     };
     let (rss_start, rss_end) = (window(first.at), window(last.at));
@@ -211,5 +217,8 @@ fn report(samples: &[Sample], minutes: f64, keystrokes: usize, accepted: usize, 
         last.at.as_secs_f64() / 60.0,
         peak as f64 / 1024.0
     );
-    println!("soak: open fds {fd_min}..{fd_max}, threads {th_min}..{th_max} after minute {:.1}", from.as_secs_f64() / 60.0);
+    println!(
+        "soak: open fds {fd_min}..{fd_max}, threads {th_min}..{th_max} after minute {:.1}",
+        from.as_secs_f64() / 60.0
+    );
 }
