@@ -1,8 +1,8 @@
 //! The soak: typing replayed without end into `infill-ls` on the real test model, for
 //! `INFILL_SOAK_MINUTES` (default 30), while documents are opened and closed, settings
 //! change every two minutes and the model is loaded again every five
-//! (`INFILL_SOAK_RELOAD_SECONDS`; its `threads` setting flips between 2 and 1, so a new
-//! engine replaces the old one).
+//! (`INFILL_SOAK_RELOAD_SECONDS`; the `model` setting flips between the file and a second
+//! name for it, so a new engine replaces the old one and nothing else changes).
 //!
 //! Every 10 s the server's resident memory, open file descriptors and threads are
 //! sampled; a line per minute is printed, then the figures the issue asks for: RSS
@@ -49,6 +49,11 @@ fn main() {
     let minutes: f64 = std::env::var("INFILL_SOAK_MINUTES").ok().and_then(|m| m.parse().ok()).unwrap_or(30.0);
     let total = Duration::from_secs_f64(minutes * 60.0);
     let model = test_model();
+    // The same file under a second name: switching between the two names loads the
+    // model again with nothing else changed, so every cycle is alike.
+    let link = std::env::temp_dir().join(format!("infill-soak-model-{}.gguf", std::process::id()));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&model, &link).expect("a second name for the model");
     let mut server = Infill::start(&model, 2, "info", json!({ "maxTokens": 32 }));
     let pid = server.pid();
     let sources: Vec<(PathBuf, String)> = FILES
@@ -144,11 +149,10 @@ fn main() {
             next_reload += reload_every;
             reloads += 1;
             reloading.store(true, Ordering::Relaxed);
-            let threads = if reloads % 2 == 1 { 1 } else { 2 };
-            server.client.notify(
-                "workspace/didChangeConfiguration",
-                json!({ "settings": { "infill": { "threads": threads } } }),
-            );
+            let path = if reloads % 2 == 1 { &link } else { &model };
+            server
+                .client
+                .notify("workspace/didChangeConfiguration", json!({ "settings": { "infill": { "model": path } } }));
             wait_status(&mut server.client, "loading");
             wait_status(&mut server.client, "ready");
             std::thread::sleep(Duration::from_secs(2));
@@ -159,6 +163,7 @@ fn main() {
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    let _ = std::fs::remove_file(&link);
     report(&samples, minutes, keystrokes, accepted, visits, settings, reloads);
     // The highest RSS between two reloads: a leak would raise it cycle after cycle.
     let mut peaks: Vec<u64> = Vec::new();
