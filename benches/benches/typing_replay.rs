@@ -39,6 +39,29 @@ const MAX_TOKENS: u64 = 64;
 const READ_PAUSE: Duration = Duration::from_millis(300);
 const PYTHON_FILES: &[&str] =
     &["textwrap.py", "shlex.py", "fractions.py", "statistics.py", "heapq.py", "difflib.py", "csv.py", "calendar.py"];
+/// The training set of the confidence filter (`INFILL_REPLAY_SET=train`): other files
+/// than the benchmark's, so the filter is never measured on what it was fitted to.
+const TRAINING_PYTHON_FILES: &[&str] = &[
+    "argparse.py",
+    "base64.py",
+    "bisect.py",
+    "configparser.py",
+    "copy.py",
+    "dataclasses.py",
+    "ftplib.py",
+    "gettext.py",
+    "inspect.py",
+    "ipaddress.py",
+    "locale.py",
+    "optparse.py",
+    "pprint.py",
+    "random.py",
+    "string.py",
+    "tokenize.py",
+];
+/// See `TRAINING_PYTHON_FILES` (regex-syntax files the benchmark does not use).
+const TRAINING_RUST_FILES: &[&str] =
+    &["hir/translate.rs", "hir/mod.rs", "ast/parse.rs", "ast/mod.rs", "ast/print.rs", "parser.rs", "hir/visitor.rs"];
 
 /// A function body to type back.
 struct Region {
@@ -50,9 +73,27 @@ struct Region {
     body: std::ops::Range<usize>,
 }
 
+/// Whether this run replays the confidence filter's training files.
+fn training_set() -> bool {
+    std::env::var("INFILL_REPLAY_SET").is_ok_and(|s| s == "train")
+}
+
+fn python_files() -> &'static [&'static str] {
+    if training_set() {
+        TRAINING_PYTHON_FILES
+    } else {
+        PYTHON_FILES
+    }
+}
+
 fn rust_files() -> Vec<PathBuf> {
     let root = infill_benches::regex_syntax_src();
-    ["hir/interval.rs", "hir/literal.rs", "utf8.rs", "debug.rs", "hir/print.rs"].iter().map(|f| root.join(f)).collect()
+    let files: &[&str] = if training_set() {
+        TRAINING_RUST_FILES
+    } else {
+        &["hir/interval.rs", "hir/literal.rs", "utf8.rs", "debug.rs", "hir/print.rs"]
+    };
+    files.iter().map(|f| root.join(f)).collect()
 }
 
 /// Node kinds of functions (with a `body` field) per grammar.
@@ -118,7 +159,7 @@ fn bodies(path: &Path, language_id: &'static str) -> Vec<Region> {
 /// `count` regions of one language, from its real code.
 fn language_regions(language: &'static str, count: usize) -> Vec<Region> {
     let files: Vec<PathBuf> = match language {
-        "python" => PYTHON_FILES.iter().map(|f| infill_benches::python_stdlib(f)).collect(),
+        "python" => python_files().iter().map(|f| infill_benches::python_stdlib(f)).collect(),
         "rust" => rust_files(),
         other => infill_benches::real_sources(other),
     };
@@ -134,7 +175,7 @@ fn language_regions(language: &'static str, count: usize) -> Vec<Region> {
 fn regions(count: usize) -> Vec<Region> {
     let mut rng = fastrand::Rng::with_seed(SEED);
     let mut python: Vec<Region> =
-        PYTHON_FILES.iter().flat_map(|f| bodies(&infill_benches::python_stdlib(f), "python")).collect();
+        python_files().iter().flat_map(|f| bodies(&infill_benches::python_stdlib(f), "python")).collect();
     let mut rust: Vec<Region> = rust_files().iter().flat_map(|f| bodies(f, "rust")).collect();
     let mut chosen = Vec::new();
     let rust_count = count / 3;
@@ -176,6 +217,12 @@ struct Tally {
     /// tokens evaluated.
     revisits: Vec<Duration>,
     revisit_evaluated: Vec<u64>,
+    /// Answers the confidence filter hid.
+    hidden: usize,
+    /// Answers shown from the remote backend.
+    remote_shown: usize,
+    /// With `INFILL_REPLAY_FEATURES`: one CSV row per answer the filter judged and showed.
+    features: Vec<String>,
     /// Tokens generated after the first of each answer, and the time that took.
     decoded: u64,
     decode_ms: f64,
@@ -237,14 +284,27 @@ fn replay(server: &mut dyn Server, regions: &[Region], tally: &mut Tally) {
                 let took = started.elapsed();
                 tally.latencies.push(took);
                 tally.note(&answer, took);
-                let (suggestion, model) = (answer.text, answer.model);
+                let (suggestion, model) = (answer.text.clone(), answer.model);
                 tally.model_calls += usize::from(model);
                 tally.cache_hits += usize::from(!model);
+                tally.hidden += usize::from(answer.hidden);
                 if suggestion.is_empty() {
                     break;
                 }
                 tally.shown += 1;
-                let Some(accept) = accepted_part(&suggestion, &original[typed..]) else { break };
+                tally.remote_shown += usize::from(answer.backend.as_deref() == Some("remote"));
+                let accepted = accepted_part(&suggestion, &original[typed..]);
+                if let Some(features) = &answer.features {
+                    let row: Vec<String> = features.iter().map(|f| format!("{f}")).collect();
+                    tally.features.push(format!(
+                        "{},{},{},{}",
+                        row.join(","),
+                        u8::from(accepted.is_some()),
+                        accepted.map_or(0, str::len),
+                        suggestion.len()
+                    ));
+                }
+                let Some(accept) = accepted else { break };
                 tally.accepted += 1;
                 tally.saved_chars += accept.len();
                 text.insert_str(cursor, accept);
@@ -271,13 +331,15 @@ fn replay(server: &mut dyn Server, regions: &[Region], tally: &mut Tally) {
 fn report(t: &mut Tally) -> Summary {
     let latency = Summary::of(&mut t.latencies);
     println!(
-        "{:<13} saved {:>5.1}% of {} chars | accepted {:>3} of {:>4} shown ({:>5.1}%) | latency p50 {:>8} p95 {:>8} p99 {:>8} | model calls/keystroke {:.2} | cache hits {:>5.1}% | peak RSS {:.0} MB",
+        "{:<13} saved {:>5.1}% of {} chars | accepted {:>3} of {:>4} shown ({:>5.1}%) | hidden {} | remote shown {} | latency p50 {:>8} p95 {:>8} p99 {:>8} | model calls/keystroke {:.2} | cache hits {:>5.1}% | peak RSS {:.0} MB",
         t.name,
         100.0 * t.saved_chars as f64 / t.typed_chars.max(1) as f64,
         t.typed_chars,
         t.accepted,
         t.shown,
         100.0 * t.accepted as f64 / t.shown.max(1) as f64,
+        t.hidden,
+        t.remote_shown,
         human(latency.p50),
         human(latency.p95),
         human(latency.p99),
@@ -369,6 +431,12 @@ fn main() {
     } else {
         vec![infill_benches::test_model(), infill_benches::gemma3_model()]
     };
+    if let Ok(remote) = std::env::var("INFILL_REPLAY_ROUTER") {
+        for (name, regions) in &groups {
+            router_table(&models[0], &remote, name, regions, quality);
+        }
+        return;
+    }
     let mut table = Vec::new();
     for model in &models {
         for (name, regions) in &groups {
@@ -397,6 +465,68 @@ fn main() {
         println!(
             "{model:<44} {name:<12} {:>6.1}% {chars:>7} {:>15} {:>9} {:>9}",
             100.0 * saved as f64 / chars.max(1) as f64,
+            format!("{accepted}/{shown}"),
+            human(latency.p50),
+            human(latency.p95)
+        );
+    }
+}
+
+/// The router's benchmark (`INFILL_REPLAY_ROUTER=llama-server|openai`): the replay on
+/// `model` with the local model only, a `llama-server` on 127.0.0.1 only (serving
+/// `INFILL_REPLAY_REMOTE_MODEL`, by default the test model with FIM tokens), and routed
+/// (local first, the server for unsure answers and blocks), side by side. Both share
+/// this machine's cores, so the remote figures are a lower bound on a real GPU server's.
+fn router_table(model: &Path, api: &str, name: &str, regions: &[Region], quality: bool) {
+    let remote_model =
+        std::env::var_os("INFILL_REPLAY_REMOTE_MODEL").map_or_else(infill_benches::fim_test_model, PathBuf::from);
+    let llama = infill_tests::LlamaServer::start(&remote_model);
+    println!(
+        "router replay ({}): {name}, {} regions, local model {}, remote {} on {} through {api}",
+        if quality { "quality: no wall-clock cut-offs" } else { "latency: default settings" },
+        regions.len(),
+        model.display(),
+        llama.url,
+        remote_model.display()
+    );
+    let mut rows = Vec::new();
+    for routing in ["localOnly", "remoteOnly", "hybrid"] {
+        let mut options = json!({
+            "maxTokens": MAX_TOKENS,
+            "routing": routing,
+            "backend": { "api": api, "url": llama.url },
+        });
+        if quality {
+            options["timeBudgetMs"] = json!(0);
+            options["timeLimitMs"] = json!(0);
+            options["backend"]["budgetMs"] = json!(60_000);
+            options["backend"]["timeoutMs"] = json!(60_000);
+        }
+        if let Ok(strictness) = std::env::var("INFILL_REPLAY_CONFIDENCE") {
+            options["confidence"] = json!(strictness);
+        }
+        let mut tally = Tally { name: routing.into(), ..Tally::default() };
+        let mut server = Infill::start(model, THREADS, "warn", options);
+        replay(&mut server, regions, &mut tally);
+        let latency = report(&mut tally);
+        rows.push((
+            routing,
+            tally.saved_chars,
+            tally.typed_chars,
+            tally.accepted,
+            tally.shown,
+            tally.remote_shown,
+            latency,
+        ));
+    }
+    println!(
+        "\n{:<11} {:>7} {:>15} {:>13} {:>9} {:>9}",
+        "routing", "saved", "accepted/shown", "remote shown", "p50", "p95"
+    );
+    for (routing, saved, typed, accepted, shown, remote, latency) in rows {
+        println!(
+            "{routing:<11} {:>6.1}% {:>15} {remote:>13} {:>9} {:>9}",
+            100.0 * saved as f64 / typed.max(1) as f64,
             format!("{accepted}/{shown}"),
             human(latency.p50),
             human(latency.p95)
@@ -435,8 +565,18 @@ fn replay_model(model: &Path, regions: &[Region], quality: bool) -> (usize, usiz
             options["timeBudgetMs"] = json!(0);
             options["timeLimitMs"] = json!(0);
         }
+        if let Ok(strictness) = std::env::var("INFILL_REPLAY_CONFIDENCE") {
+            options["confidence"] = json!(strictness);
+        }
         let mut server = Infill::start(model, THREADS, &log, options);
         replay(&mut server, regions, &mut ours);
+        if let Some(path) = std::env::var_os("INFILL_REPLAY_FEATURES") {
+            // Appended: one file gathers the rows of every model and language replayed.
+            let header = format!("# typed_chars={}\n", ours.typed_chars);
+            let rows = ours.features.join("\n");
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the features file");
+            std::io::Write::write_all(&mut file, format!("{header}{rows}\n").as_bytes()).expect("writing features");
+        }
         if let Some(path) = std::env::var_os("INFILL_REPLAY_LOG_FILE") {
             let _ = std::fs::write(path, server.client.stderr());
         }

@@ -44,6 +44,14 @@ pub struct Answer {
     pub drafted: u64,
     /// See `drafted`.
     pub accepted_drafts: u64,
+    /// The confidence filter's features of the answer, when it judged one.
+    pub features: Option<Vec<f64>>,
+    /// Its estimate of the chance the answer is taken.
+    pub score: Option<f64>,
+    /// Whether the filter hid an answer here.
+    pub hidden: bool,
+    /// Which backend wrote the answer (`local`, `remote`), when the router ran.
+    pub backend: Option<String>,
 }
 
 /// A server under replay.
@@ -153,6 +161,12 @@ impl Server for Infill {
             drafted: field("draftedTokens"),
             accepted_drafts: field("acceptedDrafts"),
             exact_agrees: done.as_ref().and_then(|d| d["params"]["exactAgrees"].as_bool()),
+            features: done.as_ref().and_then(|d| {
+                d["params"]["confidence"]["features"].as_array().map(|f| f.iter().filter_map(|x| x.as_f64()).collect())
+            }),
+            score: done.as_ref().and_then(|d| d["params"]["confidence"]["score"].as_f64()),
+            hidden: done.as_ref().is_some_and(|d| d["params"]["confidence"]["shown"] == false),
+            backend: done.as_ref().and_then(|d| d["params"]["backend"].as_str().map(str::to_owned)),
         }
     }
 

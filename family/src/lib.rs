@@ -149,6 +149,14 @@ impl PromptFormat {
         }
     }
 
+    /// The family's prefix, suffix and middle tokens as text (SentencePiece's `▁` as the
+    /// space it stands for), for prompts written as text to a server; `None` for the
+    /// formats without spellings of their own.
+    pub fn fim_text(self) -> Option<[String; 3]> {
+        let spelling = self.row().spelling?;
+        Some(spelling.fim.map(|s| s.replace('\u{2581}', " ")))
+    }
+
     /// The file layout the vocabulary allows: path comments when the format's tokens are missing.
     pub fn layout(self, tokens: &SpecialTokens) -> FileLayout {
         match self.row().layout {

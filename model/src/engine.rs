@@ -30,7 +30,7 @@ use crate::kv_cache::KvCache;
 use crate::tokenizer::ModelTokenizer;
 use crate::transformer::Transformer;
 
-pub use job::{Event, EventSink, Job, Priority, Report, Sampling, StopCheck, StopReason, DEFAULT_DRAFTS};
+pub use job::{Event, EventSink, Job, Priority, Report, Sampling, StopCheck, StopReason, TokenScore, DEFAULT_DRAFTS};
 
 /// Jobs that may wait for the engine.
 const QUEUE: usize = 8;

@@ -21,7 +21,9 @@ pub mod tokenizer;
 pub mod transformer;
 
 pub use arch::Architecture;
-pub use engine::{Engine, EngineOptions, Event, Job, Model, Priority, Report, Sampling, StopReason, DEFAULT_DRAFTS};
+pub use engine::{
+    Engine, EngineOptions, Event, Job, Model, Priority, Report, Sampling, StopReason, TokenScore, DEFAULT_DRAFTS,
+};
 pub use error::{ModelError, Result};
 pub use facts::ModelFacts;
 pub use gguf::GgufFile;

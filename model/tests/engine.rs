@@ -254,6 +254,7 @@ fn an_answer_cut_short_goes_on_where_it_stopped_when_asked_again() {
     let (_, _, again) = run(&engine, p.clone(), 40, |_| {});
     let cold = cold_text(&path, p, 40);
     assert_eq!(again.text, cold, "going on from a cut answer gives the cold answer");
+    assert_eq!(again.scores.len(), again.generated_tokens, "resumed tokens keep their scores");
     if cut.stop == StopReason::Cancelled && cut.generated_tokens > 0 {
         assert_eq!(again.resumed_tokens, cut.generated_tokens, "{cut:?} then {again:?}");
         assert_eq!(again.evaluated_tokens, 0, "no prompt token evaluated again");
@@ -347,4 +348,12 @@ fn drafts_from_the_text_give_the_same_answer_in_fewer_steps() {
     assert_eq!(drafted.text, one_by_one.text, "drafts never change the answer");
     assert_eq!(one_by_one.drafted_tokens, 0);
     assert!(drafted.accepted_drafts > 0, "the repeated line is drafted from the prompt: {drafted:?}");
+    // Every token is scored, the same with drafts as without (each row is computed as
+    // it would be alone), and the scores map onto the text.
+    assert_eq!(one_by_one.scores.len(), one_by_one.generated_tokens);
+    assert_eq!(drafted.scores, one_by_one.scores, "drafts never change the scores");
+    let ends: Vec<usize> = drafted.scores.iter().map(|s| s.end).collect();
+    assert!(ends.windows(2).all(|w| w[0] <= w[1]) && ends.last().is_some_and(|e| *e <= drafted.text.len()), "{ends:?}");
+    assert!(drafted.scores.iter().all(|s| s.logprob <= 0.0 && s.entropy >= 0.0), "{:?}", drafted.scores);
+    assert!(drafted.scores[1..].iter().any(|s| s.logprob > -0.1), "the repeated line is near certain");
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use infill_context::PromptFormat;
 use serde_json::Value;
 
+pub use crate::confidence::Strictness;
+pub use crate::remote::{BackendConfig, Routing};
 pub use crate::typing_pace::CompletionDelay;
 
 /// Settings that change what the server does.
@@ -39,6 +41,12 @@ pub struct Config {
     pub cache_reuse: usize,
     /// Most draft tokens (from the text itself) checked with each generated one (0: off).
     pub drafts: usize,
+    /// How sure a suggestion must be to be shown.
+    pub confidence: Strictness,
+    /// A completion server beside the local model (`None`: no network use at all).
+    pub backend: Option<BackendConfig>,
+    /// Which of the local model and the backend answer.
+    pub routing: Routing,
 }
 
 impl Default for Config {
@@ -57,6 +65,9 @@ impl Default for Config {
             speculate: true,
             cache_reuse: DEFAULT_CACHE_REUSE,
             drafts: infill_model::DEFAULT_DRAFTS,
+            confidence: Strictness::default(),
+            backend: None,
+            routing: Routing::default(),
         }
     }
 }
@@ -162,6 +173,30 @@ impl Config {
                 "cacheReuse" => {
                     count(value, MAX_CACHE_REUSE, DEFAULT_CACHE_REUSE).map(|n| self.cache_reuse = n).is_some()
                 }
+                "confidence" => match value {
+                    Value::Null => {
+                        self.confidence = Strictness::default();
+                        true
+                    }
+                    _ => value.as_str().and_then(Strictness::from_name).map(|c| self.confidence = c).is_some(),
+                },
+                "routing" => match value {
+                    Value::Null => {
+                        self.routing = Routing::default();
+                        true
+                    }
+                    _ => value.as_str().and_then(Routing::from_name).map(|r| self.routing = r).is_some(),
+                },
+                "backend" => match BackendConfig::from_json(value) {
+                    Ok(backend) => {
+                        self.backend = backend;
+                        true
+                    }
+                    Err(why) => {
+                        warnings.push(format!("setting `backend` ignored: {why}"));
+                        true
+                    }
+                },
                 _ => true, // settings of later versions or other tools: not ours to judge
             };
             if !ok {
@@ -258,6 +293,31 @@ mod tests {
             (infill_model::DEFAULT_DRAFTS, DEFAULT_CACHE_REUSE),
             "bad values change nothing"
         );
+    }
+
+    #[test]
+    fn confidence_routing_and_backend_parse_and_a_key_in_the_settings_is_refused() {
+        let mut config = Config::default();
+        assert_eq!(
+            (config.confidence, config.routing, config.backend.is_none()),
+            (Strictness::Balanced, Routing::Hybrid, true)
+        );
+        let backend = json!({ "api": "openai", "url": "http://gpu:8000/", "model": "qwen", "apiKeyEnv": "TEAM_KEY" });
+        assert!(config
+            .merge_json(&json!({ "confidence": "strict", "routing": "remoteOnly", "backend": backend }))
+            .is_empty());
+        assert_eq!((config.confidence, config.routing), (Strictness::Strict, Routing::RemoteOnly));
+        let b = config.backend.clone().expect("a backend");
+        assert_eq!((b.url.as_str(), b.api_key_env.as_deref()), ("http://gpu:8000", Some("TEAM_KEY")));
+        let warnings =
+            config.merge_json(&json!({ "backend": { "api": "openai", "url": "http://x", "apiKey": "sk-secret" } }));
+        assert_eq!(warnings.len(), 1);
+        assert!(!warnings[0].contains("sk-secret"), "the key is never repeated: {warnings:?}");
+        assert_eq!(config.backend, Some(b), "a refused backend changes nothing");
+        assert_eq!(config.merge_json(&json!({ "confidence": "lenient", "routing": 3 })).len(), 2);
+        assert_eq!(config.merge_json(&json!({ "backend": { "api": "llama-server", "url": "ftp://x" } })).len(), 1);
+        assert!(config.merge_json(&json!({ "backend": null, "confidence": null })).is_empty());
+        assert_eq!((config.backend, config.confidence), (None, Strictness::Balanced));
     }
 
     #[test]

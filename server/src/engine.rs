@@ -135,6 +135,13 @@ impl Completion {
     pub fn first_text(&self) -> &str {
         self.suggestions.first().map_or("", |s| s.text.as_str())
     }
+
+    /// The best suggestion's text with the model's scores of its tokens (none when no
+    /// model scored it).
+    pub fn first_scored(&self) -> crate::confidence::Scored {
+        let scores = self.timings.as_ref().map(|t| t.report.scores.as_slice()).unwrap_or_default();
+        crate::confidence::Scored { text: self.first_text().to_owned(), scores: scores.into() }
+    }
 }
 
 impl From<Vec<Suggestion>> for Completion {

@@ -42,8 +42,15 @@ impl LogControl {
     }
 }
 
+/// The filter for `level`. tower-lsp's codec logs whole messages at trace level; they
+/// stay out of the log at every level, since settings can carry a key someone pasted
+/// in by mistake (refused, but it must not be written down either).
 fn parse_filter(level: &str) -> Result<EnvFilter, String> {
-    EnvFilter::try_new(level).map_err(|e| format!("bad log level {level:?}: {e}"))
+    let filter = EnvFilter::try_new(level).map_err(|e| format!("bad log level {level:?}: {e}"))?;
+    Ok(match "tower_lsp::codec=debug".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    })
 }
 
 /// Installs the global subscriber. A bad `level` falls back to `info` and says so.

@@ -101,6 +101,8 @@ pub enum AnswerSource {
     TypedAhead,
     /// No model work was needed (mid-identifier, nothing to say).
     NoWork,
+    /// The remote backend wrote it.
+    Remote,
 }
 
 /// Why a completion request got no suggestion computed for it.
@@ -143,4 +145,10 @@ pub struct DidCompleteParams {
     /// The model's part, when it ran.
     #[serde(flatten)]
     pub timings: Option<Timings>,
+    /// What the confidence filter made of the answer (`shown: false`: hidden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<crate::confidence::Verdict>,
+    /// Which backend answered and why (absent for answers from the cache).
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub routed: Option<crate::router::Routed>,
 }

@@ -54,6 +54,8 @@ pub(crate) struct Session {
     pub(crate) speculation: crate::speculation::Speculation,
     /// The latest warm-up asked for.
     pub(crate) warming: crate::warm::Warming,
+    /// The remote backend, when one is configured.
+    pub(crate) router: crate::router::Router,
 }
 
 impl Session {
@@ -83,6 +85,7 @@ impl Session {
             pace: Default::default(),
             speculation: Default::default(),
             warming: Default::default(),
+            router: Default::default(),
         }
     }
 

@@ -92,12 +92,13 @@ pub fn speculate(
         if token.is_cancelled() || !completion.timings.as_ref().is_some_and(Timings::is_final) {
             return;
         }
-        let next = completion.first_text();
-        cache.store(&uri, &at_indent, next);
-        if !next.is_empty() {
-            cache.store(&uri, &at_enter, &format!("{indent}{next}"));
+        let next = completion.first_scored();
+        let chars = next.text.len();
+        if !next.text.is_empty() {
+            cache.store(&uri, &at_enter, next.prefixed(&indent));
         }
+        cache.store(&uri, &at_indent, next);
         // Logged once stored: the log line says the answer is there (tests wait on it).
-        tracing::debug!(%uri, chars = next.len(), "speculated the next line");
+        tracing::debug!(%uri, chars, "speculated the next line");
     });
 }

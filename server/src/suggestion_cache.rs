@@ -12,6 +12,8 @@ use infill_context::{ceil_char, ceil_char_str, floor_char};
 use ropey::Rope;
 use tower_lsp::lsp_types::Url;
 
+use crate::confidence::Scored;
+
 /// Bytes before the cursor that identify a state.
 const BEFORE: usize = 2048;
 /// Bytes after the cursor that identify a state.
@@ -50,22 +52,35 @@ impl Window {
 }
 
 /// How a cached answer was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Hit {
-    /// This exact state was answered before (the text may be empty: nothing to show).
-    Exact(String),
+    /// This exact state was answered before (the text may be empty: nothing to show);
+    /// and whether it was shown then.
+    Exact(Scored, bool),
     /// The user typed the first `typed` bytes of an earlier suggestion; `rest` is the remainder.
     TypedAhead {
         /// Bytes of the suggestion already typed.
         typed: usize,
-        /// What is left to show.
-        rest: String,
+        /// What is left to show, with the scores of the tokens that wrote it.
+        rest: Scored,
+        /// Whether the suggestion was shown before (and the user typed on instead of
+        /// taking it), rather than hidden.
+        shown_before: bool,
     },
+}
+
+/// One answer kept.
+struct Entry {
+    answer: Scored,
+    /// Whether it was shown to the user.
+    shown: bool,
+    /// When it was last used (a counter).
+    used: u64,
 }
 
 #[derive(Default)]
 struct Entries {
-    map: HashMap<u64, (String, u64)>,
+    map: HashMap<u64, Entry>,
     tick: u64,
 }
 
@@ -91,9 +106,9 @@ impl SuggestionCache {
         let mut entries = self.entries.lock().ok()?;
         entries.tick += 1;
         let tick = entries.tick;
-        if let Some((text, used)) = entries.map.get_mut(&key(uri, &window.before, &window.after)) {
-            *used = tick;
-            return Some(Hit::Exact(text.clone()));
+        if let Some(entry) = entries.map.get_mut(&key(uri, &window.before, &window.after)) {
+            entry.used = tick;
+            return Some(Hit::Exact(entry.answer.clone(), entry.shown));
         }
         let before = &window.before;
         for typed in 1..=LOOKBACK.min(before.len()) {
@@ -101,27 +116,40 @@ impl SuggestionCache {
             if !before.is_char_boundary(at) {
                 continue;
             }
-            let Some((text, used)) = entries.map.get_mut(&key(uri, &before[..at], &window.after)) else { continue };
+            let Some(entry) = entries.map.get_mut(&key(uri, &before[..at], &window.after)) else { continue };
             let typed_text = &before[at..];
-            if text.len() > typed_text.len() && text.starts_with(typed_text) {
-                *used = tick;
-                return Some(Hit::TypedAhead { typed, rest: text[typed..].to_owned() });
+            if entry.answer.text.len() > typed_text.len() && entry.answer.text.starts_with(typed_text) {
+                entry.used = tick;
+                return Some(Hit::TypedAhead { typed, rest: entry.answer.after(typed), shown_before: entry.shown });
             }
         }
         None
     }
 
     /// Remembers `suggestion` (empty: nothing to show) as the answer in state `window`.
-    pub fn store(&self, uri: &Url, window: &Window, suggestion: &str) {
+    pub fn store(&self, uri: &Url, window: &Window, suggestion: Scored) {
         let Ok(mut entries) = self.entries.lock() else { return };
         entries.tick += 1;
         let tick = entries.tick;
         if entries.map.len() >= CAPACITY {
-            if let Some(oldest) = entries.map.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k) {
+            if let Some(oldest) = entries.map.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| *k) {
                 entries.map.remove(&oldest);
             }
         }
-        entries.map.insert(key(uri, &window.before, &window.after), (suggestion.to_owned(), tick));
+        entries
+            .map
+            .insert(key(uri, &window.before, &window.after), Entry { answer: suggestion, shown: false, used: tick });
+    }
+
+    /// Notes that the answer stored in the state `typed` bytes before `window` (the
+    /// state itself for 0) was shown to the user.
+    pub fn mark_shown(&self, uri: &Url, window: &Window, typed: usize) {
+        let Ok(mut entries) = self.entries.lock() else { return };
+        let before = &window.before;
+        let Some(at) = before.len().checked_sub(typed).filter(|at| before.is_char_boundary(*at)) else { return };
+        if let Some(entry) = entries.map.get_mut(&key(uri, &before[..at], &window.after)) {
+            entry.shown = true;
+        }
     }
 
     /// Forgets everything (another model, other settings).
@@ -151,10 +179,21 @@ mod tests {
         let cache = SuggestionCache::default();
         let rope = Rope::from_str("def f(x):\n    return \nprint(f(1))\n");
         let window = Window::of(&rope, 21);
-        cache.store(&uri(), &window, "x * 2");
-        assert_eq!(cache.lookup(&uri(), &window), Some(Hit::Exact("x * 2".into())));
+        cache.store(&uri(), &window, Scored::plain("x * 2"));
+        assert_eq!(cache.lookup(&uri(), &window), Some(Hit::Exact(Scored::plain("x * 2"), false)));
         let typed = Window::of(&Rope::from_str("def f(x):\n    return x \nprint(f(1))\n"), 23);
-        assert_eq!(cache.lookup(&uri(), &typed), Some(Hit::TypedAhead { typed: 2, rest: "* 2".into() }));
+        let rest = Scored::plain("* 2");
+        assert_eq!(
+            cache.lookup(&uri(), &typed),
+            Some(Hit::TypedAhead { typed: 2, rest: rest.clone(), shown_before: false })
+        );
+        cache.mark_shown(&uri(), &typed, 2);
+        assert_eq!(
+            cache.lookup(&uri(), &window),
+            Some(Hit::Exact(Scored::plain("x * 2"), true)),
+            "marked through its rest"
+        );
+        assert_eq!(cache.lookup(&uri(), &typed), Some(Hit::TypedAhead { typed: 2, rest, shown_before: true }));
         let wrong = Window::of(&Rope::from_str("def f(x):\n    return y \nprint(f(1))\n"), 23);
         assert_eq!(cache.lookup(&uri(), &wrong), None, "typed text that is not the suggestion's");
         let fully_typed = window.after_typing("x * 2");
@@ -174,7 +213,7 @@ mod tests {
         assert_eq!(cache_key(&typed), cache_key(&direct));
         let cache = SuggestionCache::default();
         for i in 0..CAPACITY + 10 {
-            cache.store(&uri(), &Window { before: i.to_string(), after: String::new() }, "x");
+            cache.store(&uri(), &Window { before: i.to_string(), after: String::new() }, Scored::plain("x"));
         }
         assert_eq!(cache.len(), CAPACITY);
     }

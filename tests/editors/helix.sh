@@ -13,7 +13,7 @@ ok() { echo "ok - helix: $*"; }
 fail() { echo "not ok - helix: $*"; }
 # The shipped file, with the binary and model under test (and no time limits: this checks the client).
 sed -e "s|^command = \"infill-ls\"|command = \"$INFILL_SERVER\"|" \
-    -e "s|^# model = .*|model = \"$INFILL_MODEL\"\ntimeLimitMs = 0\ntimeBudgetMs = 0|" \
+    -e "s|^# model = .*|model = \"$INFILL_MODEL\"\ntimeLimitMs = 0\ntimeBudgetMs = 0\nconfidence = \"off\"|" \
     -e "s|^maxTokens = .*|maxTokens = 24|" \
     "$ROOT/editors/helix/languages.toml" > "$T/config/helix/languages.toml"
 grep -q "^model = \"$INFILL_MODEL\"" "$T/config/helix/languages.toml" || fail "languages.toml has no model placeholder"

@@ -13,7 +13,7 @@ vim.notify = function(message, level) table.insert(notes, tostring(message)) end
 local infill = require('infill').setup({
   cmd = { os.getenv('INFILL_SERVER') },
   model = os.getenv('INFILL_MODEL'),
-  settings = { timeLimitMs = 0, timeBudgetMs = 0, maxTokens = 24 },
+  settings = { timeLimitMs = 0, timeBudgetMs = 0, maxTokens = 24, confidence = 'off' },
 })
 local file = os.getenv('WORK') .. '/greet.py'
 vim.fn.writefile({ 'def greet(name):', '    """Return a friendly greeting for name."""', '    ' }, file)

@@ -19,7 +19,7 @@ cat > "$T/data/User/settings.json" <<JSON
   "chat.disableAIFeatures": true, "workbench.tips.enabled": false,
   "[jsonc]": { "editor.autoClosingBrackets": "never", "editor.autoClosingQuotes": "never", "editor.autoIndent": "none" },
   "infill.serverPath": "$INFILL_SERVER", "infill.model": "$INFILL_MODEL",
-  "infill.timeBudgetMs": 0, "infill.timeLimitMs": 0, "infill.maxTokens": 24, "infill.logLevel": "debug"
+  "infill.timeBudgetMs": 0, "infill.timeLimitMs": 0, "infill.maxTokens": 24, "infill.confidence": "off", "infill.logLevel": "debug"
 }
 JSON
 printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" > "$T/cs.yaml"

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 pub mod hub;
+pub mod stub_server;
 
 /// Default wait for any one reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -324,4 +325,64 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// llama.cpp's `llama-server` (the peer build of `benches/scripts/build-llama-cpp.sh`,
+/// built once and cached) serving a model on 127.0.0.1; killed when dropped.
+pub struct LlamaServer {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl LlamaServer {
+    /// Starts `llama-server` on `model` (one slot, 2 threads) on a free port and waits
+    /// until it answers `/health`.
+    pub fn start(model: &std::path::Path) -> LlamaServer {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/scripts/build-llama-cpp.sh");
+        let out = Command::new("bash").arg(script).output().expect("run build-llama-cpp.sh");
+        assert!(out.status.success(), "build-llama-cpp.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("llama-server");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new(&bin)
+            .arg("-m")
+            .arg(model)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-t", "2", "-c", "2048", "-np", "1"])
+            .args(["--no-webui", "--log-disable"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        let server = LlamaServer { child, url };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut reply = String::new();
+                let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
+                if reply.starts_with("HTTP/1.1 200") {
+                    return server;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("llama-server did not become ready in 60 s");
+    }
+
+    /// Kills the server now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

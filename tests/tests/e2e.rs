@@ -6,6 +6,7 @@ mod e2e {
     pub mod lifecycle;
     pub mod model;
     pub mod protocol;
+    pub mod remote;
     pub mod robustness;
     pub mod support;
 }

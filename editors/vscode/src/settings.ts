@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 const SERVER_KEYS = [
   'model', 'enable', 'maxTokens', 'threads', 'promptFormat', 'contextTokens',
   'timeBudgetMs', 'timeLimitMs', 'completionDelay', 'speculate', 'logLevel',
+  'confidence', 'routing', 'backend',
 ] as const;
 
 /**

@@ -27,6 +27,14 @@ export interface DidComplete {
   ttftMs?: number;
   decodeMs?: number;
   stop?: string;
+  /** Which backend wrote the answer (`local`, `remote`), when the router ran. */
+  backend?: string;
+  /** What the router did (`localOnly`, `confident`, `remoteInTime`, `remoteLate`, ...). */
+  route?: string;
+  /** Why the remote backend was asked (`lowConfidence`, `block`). */
+  askedBecause?: string;
+  /** The confidence filter's verdict. */
+  confidence?: { score: number; shown: boolean };
 }
 
 type State =
@@ -107,8 +115,17 @@ export class StatusIndicator implements vscode.Disposable {
           ? `${t.evaluatedTokens ?? 0} prompt tokens evaluated, ${t.reusedTokens ?? 0} reused; ${t.generatedTokens ?? 0} generated ` +
             `(prompt ${(t.promptMs ?? 0).toFixed(1)} ms, prefill ${(t.prefillMs ?? 0).toFixed(0)} ms, ` +
             `first token ${(t.ttftMs ?? 0).toFixed(0)} ms, decode ${(t.decodeMs ?? 0).toFixed(0)} ms${t.stop ? `, stopped: ${t.stop}` : ''})`
+          : t.source === 'remote'
+          ? 'answered by the remote backend'
           : `answered from the ${t.source === 'typedAhead' ? 'suggestion being typed' : t.source === 'cache' ? 'cache' : 'text alone (no model needed)'}`;
-        return ['$(sparkle)', `ready · ${latency}`, `${model}\n\nLast answer: ${latency}, ${detail}.`, false];
+        const routed = t.route
+          ? `\n\nBackend: ${t.backend ?? 'none shown'} (${t.route}${t.askedBecause ? `, asked because of ${t.askedBecause}` : ''}).`
+          : '';
+        const confidence = t.confidence
+          ? `\n\nConfidence: ${t.confidence.score.toFixed(2)}, ${t.confidence.shown ? 'shown' : 'hidden'}.`
+          : '';
+        const remote = t.backend === 'remote' ? ' · remote' : '';
+        return ['$(sparkle)', `ready · ${latency}${remote}`, `${model}\n\nLast answer: ${latency}, ${detail}.${routed}${confidence}`, false];
       }
     }
     return ['$(question)', 'unknown', 'Unknown state.', true];

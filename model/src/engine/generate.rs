@@ -11,8 +11,8 @@ use std::time::Instant;
 use candle_core::Tensor;
 
 use super::draft;
-use super::job::{Event, Job, Report, StopReason};
-use super::sampling::Sampler;
+use super::job::{Event, Job, Report, StopReason, TokenScore};
+use super::sampling::{token_confidence, Sampler};
 use super::slots::{LastAnswer, Slot};
 use super::worker::ms;
 use crate::tokenizer::{ModelTokenizer, StreamDecoder};
@@ -35,6 +35,8 @@ struct Answer<'a, 'j> {
     start: Instant,
     text: String,
     tokens: Vec<u32>,
+    /// How sure the model was of each token in `tokens`.
+    scores: Vec<TokenScore>,
     decoder: StreamDecoder,
     /// Healing bytes the answer must still begin with.
     heal: Vec<u8>,
@@ -42,9 +44,16 @@ struct Answer<'a, 'j> {
 }
 
 impl Answer<'_, '_> {
-    /// Takes `token` as the answer's next one: streams its text and runs every stop
-    /// check; the reason when the answer ends with it (an end token is not taken).
-    fn take(&mut self, token: u32, report: &mut Report, sink: &mut dyn FnMut(Event)) -> Option<StopReason> {
+    /// Takes `token` (its log-probability and the step's entropy in `score`) as the
+    /// answer's next one: streams its text and runs every stop check; the reason when
+    /// the answer ends with it (an end token is not taken).
+    fn take(
+        &mut self,
+        token: u32,
+        score: (f32, f32),
+        report: &mut Report,
+        sink: &mut dyn FnMut(Event),
+    ) -> Option<StopReason> {
         if self.first_token_at.is_none() {
             self.first_token_at = Some(Instant::now());
             report.ttft_ms = ms(self.start);
@@ -65,6 +74,7 @@ impl Answer<'_, '_> {
             self.text.push_str(&piece);
             sink(Event::Text(piece));
         }
+        self.scores.push(TokenScore { end: self.text.len(), logprob: score.0, entropy: score.1 });
         let job = &mut *self.job;
         if job.stop.as_mut().is_some_and(|check| check(&self.text)) {
             return Some(StopReason::StopCheck);
@@ -94,7 +104,7 @@ impl Generation<'_> {
         slot: &mut Slot,
         job: &mut Job,
         logits: Option<Tensor>,
-        forced: Vec<u32>,
+        forced: Vec<(u32, (f32, f32))>,
         start: Instant,
         interrupt: &dyn Fn() -> Option<StopReason>,
         report: &mut Report,
@@ -124,6 +134,7 @@ impl Generation<'_> {
             start,
             text: String::new(),
             tokens: Vec::new(),
+            scores: Vec::new(),
             decoder: StreamDecoder::default(),
             heal,
             first_token_at: None,
@@ -133,19 +144,20 @@ impl Generation<'_> {
             if let Some(reason) = interrupt().filter(|r| *r == StopReason::Cancelled) {
                 break reason;
             }
-            let next = match forced.next() {
-                Some(token) => {
+            let (next, score) = match forced.next() {
+                Some(taken) => {
                     report.resumed_tokens += 1;
-                    token
+                    taken
                 }
                 None => {
                     if !answer.heal.is_empty() {
                         allow_only_compatible(&mut logits, self.tokenizer, &answer.heal);
                     }
-                    sampler.pick(&logits)
+                    let token = sampler.pick(&logits);
+                    (token, token_confidence(&logits, token))
                 }
             };
-            if let Some(reason) = answer.take(next, report, sink) {
+            if let Some(reason) = answer.take(next, score, report, sink) {
                 break reason;
             }
             if slot.cache.len() >= slot.cache.capacity() {
@@ -189,7 +201,7 @@ impl Generation<'_> {
                 }
                 kept += 1;
                 report.accepted_drafts += 1;
-                if let Some(reason) = answer.take(token, report, sink) {
+                if let Some(reason) = answer.take(token, token_confidence(&rows[i], token), report, sink) {
                     // The last token taken stays out of the cache (as after any stop).
                     slot.cache.truncate(base + 1 + i);
                     break 'decoding reason;
@@ -199,7 +211,7 @@ impl Generation<'_> {
             self.drafting.drafted(ms(step), kept + 1);
             logits = rows.into_iter().nth(kept).unwrap_or_default();
         };
-        let Answer { mut text, tokens, mut decoder, first_token_at, .. } = answer;
+        let Answer { mut text, tokens, scores, mut decoder, first_token_at, .. } = answer;
         let rest = decoder.finish();
         if !rest.is_empty() {
             text.push_str(&rest);
@@ -216,12 +228,13 @@ impl Generation<'_> {
         // kept so the same prompt asked again goes on from here.
         if greedy && !tokens.is_empty() && slot.cache.len() >= prompt_len + tokens.len() - 1 {
             slot.cache.truncate(prompt_len + tokens.len() - 1);
-            slot.last = Some(LastAnswer { prompt_len, heal: job_heal, tokens });
+            slot.last = Some(LastAnswer { prompt_len, heal: job_heal, tokens, scores: scores.clone() });
         } else {
             slot.last = None;
         }
         report.stop = stop;
         report.text = text;
+        report.scores = scores;
     }
 }
 

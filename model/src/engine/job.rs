@@ -153,6 +153,18 @@ impl StopReason {
     }
 }
 
+/// How sure the model was of one generated token.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TokenScore {
+    /// Bytes of the answer's text once this token was taken (a token that ends inside a
+    /// character adds its bytes with the next one).
+    pub end: usize,
+    /// Natural log of the probability the model gave the token.
+    pub logprob: f32,
+    /// Entropy of the model's distribution at that step, in nats.
+    pub entropy: f32,
+}
+
 /// Measurements of one job (serialized without its text: the server sends them to the
 /// editor in `infill/didComplete`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -163,6 +175,10 @@ pub struct Report {
     /// The whole generated text.
     #[serde(skip)]
     pub text: String,
+    /// How sure the model was of each generated token, in order (the server turns them
+    /// into a suggestion's confidence).
+    #[serde(skip)]
+    pub scores: Vec<TokenScore>,
     /// Prompt tokens whose keys and values were reused from the previous job.
     pub reused_tokens: usize,
     /// Prompt tokens evaluated now.
@@ -204,6 +220,7 @@ impl Report {
         Report {
             stop,
             text: String::new(),
+            scores: Vec::new(),
             reused_tokens: 0,
             evaluated_tokens: 0,
             pending_tokens: 0,

@@ -18,6 +18,8 @@ pub(super) struct LastAnswer {
     pub(super) heal: Vec<u8>,
     /// Every token generated, in order (all but the last are in the cache after the prompt).
     pub(super) tokens: Vec<u32>,
+    /// How sure the model was of each (`TokenScore::end` as in that answer).
+    pub(super) scores: Vec<super::job::TokenScore>,
 }
 
 /// One cache and what it was last used for.

@@ -239,7 +239,12 @@ impl Worker {
                 panic!("test hook: a prompt containing {marker:?}");
             }
         }
-        let forced = resumed.map(|last| last.tokens).unwrap_or_default();
+        let forced = resumed
+            .map(|last| {
+                let scores = last.scores.iter().map(|s| (s.logprob, s.entropy)).chain(std::iter::repeat((0.0, 0.0)));
+                last.tokens.into_iter().zip(scores).collect()
+            })
+            .unwrap_or_default();
         let mut generation = Generation {
             tokenizer: &self.tokenizer,
             stop_tokens: &self.stop_tokens,

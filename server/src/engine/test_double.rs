@@ -3,6 +3,8 @@
 //! every millisecond, as the model engine checks between tokens), then suggests
 //! `«v<version>@<cursor byte>»`, so a test can tell a stale answer from a fresh one.
 //! A document containing `INFILL_TEST_PANIC` makes it panic, to test panic recovery.
+//! Its answers carry token scores like the model's: sure ones, or very unsure ones in a
+//! document containing `INFILL_TEST_UNSURE` (to test the filter and the router).
 //! Like the model engine's single thread, it works on one request at a time: a request
 //! that is not cancelled holds the others back.
 
@@ -10,13 +12,15 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use infill_model::{Report, StopReason};
+use infill_model::{Report, StopReason, TokenScore};
 
 use super::{Completion, CompletionEngine, CompletionRequest, Suggestion, Timings};
 use crate::cancel::CancelToken;
 
 /// Text that makes [`Scripted`] panic.
 pub const PANIC_MARKER: &str = "INFILL_TEST_PANIC";
+/// Text that makes [`Scripted`]'s answers unsure.
+pub const UNSURE_MARKER: &str = "INFILL_TEST_UNSURE";
 
 /// The test engine.
 pub struct Scripted {
@@ -59,10 +63,15 @@ impl CompletionEngine for Scripted {
                 fnv1a(&request.snapshot.rope)
             );
             let ms = start.elapsed().as_secs_f64() * 1e3;
+            let unsure = request.snapshot.rope.chunks().any(|c| c.contains(UNSURE_MARKER));
+            let (logprob, entropy) = if unsure { (-12.0, 9.0) } else { (-0.01, 0.05) };
+            // One "token" per character.
+            let scores =
+                text.char_indices().map(|(i, c)| TokenScore { end: i + c.len_utf8(), logprob, entropy }).collect();
             let timings = Timings {
                 prompt_ms: 0.0,
                 engine_ms: ms,
-                report: Report { decode_ms: ms, ..Report::new(StopReason::StopCheck) },
+                report: Report { decode_ms: ms, scores, ..Report::new(StopReason::StopCheck) },
             };
             Ok(Completion {
                 suggestions: vec![Suggestion { text, replace: request.cursor..request.cursor }],

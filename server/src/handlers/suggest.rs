@@ -11,17 +11,21 @@ use std::time::{Duration, Instant};
 use tower_lsp::lsp_types::{Position, Url};
 
 use crate::cancel::{CancelToken, Ticket};
-use crate::config::Config;
+use crate::confidence::{nearby, Filter, Scored, Surroundings, Verdict};
+use crate::config::{Config, Routing};
 use crate::document::Snapshot;
 use crate::engine::{Completion, CompletionRequest, Suggestion, Timings};
 use crate::position::position_to_byte;
 use crate::protocol::{AnswerSource, DidComplete, DidCompleteParams, NoAnswer};
+use crate::router::{ask_remote, remote_parts, Backend, RemoteAsk, RemoteOutcome, Route, Routed, Router};
 use crate::session::Session;
 use crate::speculation::speculate;
 use crate::suggestion_cache::{Hit, Window};
 
 /// How often a waiting request checks whether it was superseded.
 const DELAY_STEP: Duration = Duration::from_millis(5);
+/// Bytes each side of the cursor in which a suggestion's repeat is looked for.
+const NEARBY_BYTES: usize = 4096;
 
 /// Suggestions and the snapshot their byte ranges refer to.
 pub struct Suggested {
@@ -39,6 +43,10 @@ struct Answer {
     source: AnswerSource,
     timings: Option<Timings>,
     delay: Duration,
+    /// What the confidence filter made of the answer (none: nothing to judge).
+    verdict: Option<Verdict>,
+    /// What the router did (none: the answer needed no backend).
+    routed: Option<Routed>,
 }
 
 /// Computes suggestions at `position`, or says why there are none; either way the
@@ -88,7 +96,8 @@ impl<'a> Request<'a> {
         Ok(Request { session, uri, config, snapshot, cursor, window, invoked, ticket })
     }
 
-    /// The answer: from the cache, else from the engine.
+    /// The answer: from the cache, else from the engine (and the backend, as the
+    /// router decides).
     async fn answer(self, received: Instant) -> Result<Answer, NoAnswer> {
         if let Some(answer) = self.cached() {
             return Ok(answer);
@@ -97,28 +106,166 @@ impl<'a> Request<'a> {
         if !wait(delay, &self.ticket.token).await {
             return Err(NoAnswer::Superseded);
         }
+        let remote = self.session.router.remote(&self.config);
+        if let (Some(remote), Routing::RemoteOnly) = (&remote, self.config.routing) {
+            return self.ask_remote_only(remote.clone(), delay).await;
+        }
         let (request, completion) = self.ask_engine(received).await?;
         self.keep(&completion, received);
         let source = if completion.timings.is_some() { AnswerSource::Model } else { AnswerSource::NoWork };
         if source == AnswerSource::Model {
-            self.speculate_next(&completion, request);
+            self.speculate_next(&completion, request.clone());
         }
-        let Request { snapshot, cursor, .. } = self;
-        let suggested = Suggested { snapshot, cursor, suggestions: completion.suggestions };
-        Ok(Answer { suggested, source, timings: completion.timings, delay })
+        let scored = completion.first_scored();
+        let verdict = self.judge(&scored, false);
+        let mut answer = Answer {
+            suggested: Suggested { snapshot: self.snapshot.clone(), cursor: self.cursor, suggestions: Vec::new() },
+            source,
+            timings: completion.timings.clone(),
+            delay,
+            verdict: verdict.clone(),
+            routed: remote.is_none().then_some(Routed { backend: None, route: Route::LocalOnly, asked_because: None }),
+        };
+        if verdict.as_ref().is_none_or(|v| v.shown) {
+            answer.suggested.suggestions = completion.suggestions.clone();
+        }
+        if let Some(remote) = remote.filter(|_| source == AnswerSource::Model) {
+            self.route(remote, &request, &completion, &mut answer).await;
+            if self.ticket.token.is_cancelled() {
+                return Err(NoAnswer::Superseded);
+            }
+            if self.session.documents.version(self.uri) != Some(self.snapshot.version) {
+                return Err(NoAnswer::Stale);
+            }
+        }
+        if !answer.suggested.suggestions.is_empty() {
+            self.session.suggestions.mark_shown(self.uri, &self.window, 0);
+            let backend = if answer.source == AnswerSource::Remote { Backend::Remote } else { Backend::Local };
+            if let Some(routed) = answer.routed.as_mut() {
+                routed.backend = Some(backend);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// After a local answer: asks the backend when the answer is unsure or a block,
+    /// and shows its answer when it comes within the budget.
+    async fn route(
+        &self,
+        remote: Arc<crate::remote::Remote>,
+        request: &CompletionRequest,
+        completion: &Completion,
+        answer: &mut Answer,
+    ) {
+        let (input, finisher, shape) =
+            remote_parts(&self.snapshot, self.cursor, &request.context, self.config.max_tokens);
+        let Some(because) = Router::reason_to_ask(answer.verdict.as_ref(), completion.first_text(), Some(shape)) else {
+            answer.routed = Some(Routed { backend: None, route: Route::Confident, asked_because: None });
+            return;
+        };
+        let route = if !remote.health.usable() {
+            Route::RemotePaused
+        } else {
+            let wait = remote.config().budget;
+            match self.ask_remote(remote, input, finisher, wait).await {
+                RemoteOutcome::Answered(text) if !text.is_empty() => {
+                    self.session.suggestions.store(self.uri, &self.window, Scored::plain(text.clone()));
+                    answer.suggested.suggestions = vec![Suggestion { text, replace: self.cursor..self.cursor }];
+                    answer.source = AnswerSource::Remote;
+                    Route::RemoteInTime
+                }
+                RemoteOutcome::Answered(_) => Route::RemoteEmpty,
+                RemoteOutcome::Failed => Route::RemoteFailed,
+                RemoteOutcome::Late | RemoteOutcome::Cancelled => Route::RemoteLate,
+            }
+        };
+        answer.routed = Some(Routed { backend: None, route, asked_because: Some(because) });
+    }
+
+    /// Asks the backend for this request's place and waits up to `wait` (a later
+    /// answer goes to the cache under this request's state).
+    async fn ask_remote(
+        &self,
+        remote: Arc<crate::remote::Remote>,
+        input: crate::remote::RemoteInput,
+        finisher: infill_context::Finisher,
+        wait: Duration,
+    ) -> RemoteOutcome {
+        let cancel = self.ticket.token.clone();
+        let ask = RemoteAsk { remote, uri: self.uri, input, finisher, window: self.window.clone(), cancel, wait };
+        ask_remote(&self.session.router, &self.session.client, &self.session.suggestions, ask).await
+    }
+
+    /// `remoteOnly`: the backend answers, or nothing does.
+    async fn ask_remote_only(&self, remote: Arc<crate::remote::Remote>, delay: Duration) -> Result<Answer, NoAnswer> {
+        let config = &self.config;
+        let context = crate::request_context::gather(self.session, self.uri, &self.snapshot, config).await;
+        let (input, finisher, shape) = remote_parts(&self.snapshot, self.cursor, &context, config.max_tokens);
+        let mut answer = Answer {
+            suggested: Suggested { snapshot: self.snapshot.clone(), cursor: self.cursor, suggestions: Vec::new() },
+            source: AnswerSource::NoWork,
+            timings: None,
+            delay,
+            verdict: None,
+            routed: Some(Routed { backend: None, route: Route::RemoteOnly, asked_because: None }),
+        };
+        if shape == infill_context::Shape::Nothing {
+            return Ok(answer);
+        }
+        if !remote.health.usable() {
+            answer.routed = Some(Routed { backend: None, route: Route::RemotePaused, asked_because: None });
+            return Ok(answer);
+        }
+        let wait = remote.config().timeout;
+        match self.ask_remote(remote, input, finisher, wait).await {
+            RemoteOutcome::Answered(text) => {
+                if self.session.documents.version(self.uri) != Some(self.snapshot.version) {
+                    return Err(NoAnswer::Stale);
+                }
+                self.session.suggestions.store(self.uri, &self.window, Scored::plain(text.clone()));
+                answer.source = AnswerSource::Remote;
+                if !text.is_empty() {
+                    answer.suggested.suggestions = vec![Suggestion { text, replace: self.cursor..self.cursor }];
+                    answer.routed = Some(Routed {
+                        backend: Some(Backend::Remote),
+                        ..Routed { backend: None, route: Route::RemoteOnly, asked_because: None }
+                    });
+                }
+                Ok(answer)
+            }
+            RemoteOutcome::Cancelled => Err(NoAnswer::Superseded),
+            RemoteOutcome::Failed | RemoteOutcome::Late => Err(NoAnswer::Failed),
+        }
+    }
+
+    /// What the filter makes of `suggestion` here (`shown_before`: it, or the answer it
+    /// is the rest of, was shown and not taken).
+    fn judge(&self, suggestion: &Scored, shown_before: bool) -> Option<Verdict> {
+        if suggestion.scores.is_empty() {
+            return None;
+        }
+        let text = nearby(&self.snapshot.rope, self.cursor, NEARBY_BYTES);
+        Filter::shipped().judge(suggestion, &Surroundings { nearby: &text, shown_before }, self.config.confidence)
     }
 
     /// An answer that needs no model: this state answered before, or the user typed the
-    /// start of an earlier suggestion.
+    /// start of an earlier suggestion (a hidden one too: what is left of it is judged
+    /// again, on the scores of the tokens that wrote it).
     fn cached(&self) -> Option<Answer> {
-        let (text, source) = match self.session.suggestions.lookup(self.uri, &self.window)? {
-            Hit::Exact(text) => (text, AnswerSource::Cache),
-            Hit::TypedAhead { rest, .. } => (rest, AnswerSource::TypedAhead),
+        let (scored, source, typed, shown_before) = match self.session.suggestions.lookup(self.uri, &self.window)? {
+            Hit::Exact(scored, shown) => (scored, AnswerSource::Cache, 0, shown),
+            Hit::TypedAhead { rest, typed, shown_before } => (rest, AnswerSource::TypedAhead, typed, shown_before),
         };
+        let verdict = self.judge(&scored, shown_before);
         let cursor = self.cursor;
-        let suggestions = if text.is_empty() { Vec::new() } else { vec![Suggestion { text, replace: cursor..cursor }] };
+        let shown = verdict.as_ref().is_none_or(|v| v.shown) && !scored.text.is_empty();
+        if shown {
+            self.session.suggestions.mark_shown(self.uri, &self.window, typed);
+        }
+        let suggestions =
+            if shown { vec![Suggestion { text: scored.text, replace: cursor..cursor }] } else { Vec::new() };
         let suggested = Suggested { snapshot: self.snapshot.clone(), cursor, suggestions };
-        Some(Answer { suggested, source, timings: None, delay: Duration::ZERO })
+        Some(Answer { suggested, source, timings: None, delay: Duration::ZERO, verdict, routed: None })
     }
 
     /// Gathers the context and asks the engine; an answer no longer for the text on
@@ -170,7 +317,7 @@ impl<'a> Request<'a> {
         );
         session.pace.answered(received.elapsed().as_secs_f64() * 1e3);
         if t.is_final() {
-            session.suggestions.store(uri, &self.window, completion.first_text());
+            session.suggestions.store(uri, &self.window, completion.first_scored());
         }
     }
 
@@ -220,6 +367,8 @@ async fn notify(
         delay_ms: answer.map_or(0.0, |a| a.delay.as_secs_f64() * 1e3),
         total_ms: received.elapsed().as_secs_f64() * 1e3,
         timings: answer.and_then(|a| a.timings.clone()),
+        confidence: answer.and_then(|a| a.verdict.clone()),
+        routed: answer.and_then(|a| a.routed.clone()),
     };
     session.client.send_notification::<DidComplete>(params).await;
 }

@@ -47,7 +47,7 @@ fn wait_message(client: &mut Client, needle: &str, within: Duration) -> String {
 
 fn with_model_at(path: &Path, env: &[(&str, &str)]) -> Client {
     let mut client = Client::spawn_with_env(&["--model", path.to_str().expect("utf-8 path"), "--threads", "2"], env);
-    client.initialize(&[], json!({ "timeBudgetMs": 0, "timeLimitMs": 0, "maxTokens": 8 }));
+    client.initialize(&[], json!({ "timeBudgetMs": 0, "timeLimitMs": 0, "maxTokens": 8, "confidence": "off" }));
     wait_status(&mut client, "ready");
     client
 }

@@ -86,7 +86,12 @@ fn accepting_a_line_and_pressing_enter_shows_the_next_line_at_once() {
     assert_eq!(client.did_complete(uri, 2)["source"], "cache");
 }
 
-fn with_model(options: Value) -> Client {
+/// A server on the real model with `options` (the confidence filter off unless they
+/// set it: these tests time answers, not which are shown).
+fn with_model(mut options: Value) -> Client {
+    if options.get("confidence").is_none() {
+        options["confidence"] = json!("off");
+    }
     let model = test_model();
     let mut client = Client::spawn(&["--model", model.to_str().expect("utf-8 path"), "--threads", "2"]);
     client.initialize(&[], options);

@@ -13,13 +13,16 @@ fn with_model() -> Client {
 }
 
 /// A server on the real model. What the answers say is under test here, not how fast
-/// they come (the tests run side by side on two cores): no time budget or limit
-/// unless `options` set one.
+/// they come (the tests run side by side on two cores), nor which the confidence
+/// filter would show: no time budget or limit, the filter off, unless `options` set them.
 fn with_model_options(mut options: Value) -> Client {
     for key in ["timeBudgetMs", "timeLimitMs"] {
         if options.get(key).is_none() {
             options[key] = json!(0);
         }
+    }
+    if options.get("confidence").is_none() {
+        options["confidence"] = json!("off");
     }
     let model = test_model();
     let mut client = Client::spawn(&["--model", model.to_str().expect("utf-8 path"), "--threads", "2"]);
@@ -64,7 +67,7 @@ fn a_completion_mid_identifier_runs_no_model_and_returns_nothing() {
 #[test]
 fn the_model_can_come_from_initialization_options() {
     let mut client = Client::spawn(&[]);
-    client.initialize(&[], json!({ "model": test_model() }));
+    client.initialize(&[], json!({ "model": test_model(), "confidence": "off" }));
     wait_status(&mut client, "ready");
 }
 
@@ -131,7 +134,7 @@ fn a_model_of_an_unsupported_architecture_is_named_with_the_supported_ones() {
 fn gemma3_completes_python_and_rust_files() {
     let model = infill_tests::gemma3_model();
     let mut client = Client::spawn(&["--model", model.to_str().expect("utf-8 path"), "--threads", "2"]);
-    client.initialize(&[], json!({ "timeBudgetMs": 0, "timeLimitMs": 0 }));
+    client.initialize(&[], json!({ "timeBudgetMs": 0, "timeLimitMs": 0, "confidence": "off" }));
     let ready = wait_status(&mut client, "ready");
     assert!(ready["params"]["name"].as_str().is_some_and(|n| n.contains("Gemma 3")), "{ready}");
     for (uri, language, text, line, column, expected) in [

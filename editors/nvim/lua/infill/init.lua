@@ -70,6 +70,13 @@ function M.status_lines()
         t.evaluatedTokens or 0, t.reusedTokens or 0, t.generatedTokens or 0, t.promptMs or 0, t.prefillMs or 0,
         t.ttftMs or 0, t.decodeMs or 0, (t.stop and t.stop ~= '') and (', stopped: ' .. t.stop) or ''))
     end
+    if t.route then
+      table.insert(lines, string.format('    backend: %s (%s%s)', t.backend or 'none shown', t.route,
+        t.askedBecause and (', asked because of ' .. t.askedBecause) or ''))
+    end
+    if type(t.confidence) == 'table' and t.confidence.score then
+      table.insert(lines, string.format('    confidence: %.2f, %s', t.confidence.score, t.confidence.shown and 'shown' or 'hidden'))
+    end
   else
     table.insert(lines, '  last answer: none yet')
   end
