@@ -75,16 +75,17 @@ def standardize(rows):
     return mean, scale
 
 
-def fit(xs, ys):
-    """Batch gradient descent on the mean log loss with an L2 penalty (deterministic)."""
+def fit(xs, ys, weights):
+    """Batch gradient descent on the weighted mean log loss with an L2 penalty
+    (deterministic)."""
     d = len(xs[0])
     w, b = [0.0] * d, 0.0
-    n = len(xs)
+    n = sum(weights)
     for _ in range(STEPS):
         gw, gb = [0.0] * d, 0.0
-        for x, y in zip(xs, ys):
+        for x, y, weight in zip(xs, ys, weights):
             p = sigmoid(b + sum(wi * xi for wi, xi in zip(w, x)))
-            e = p - y
+            e = (p - y) * weight
             gb += e
             for i in range(d):
                 gw[i] += e * x[i]
@@ -134,15 +135,21 @@ def main():
     mean, scale = standardize(rows)
     xs = [[(r[i] - mean[i]) / scale[i] for i in range(len(FEATURES))] for r in rows]
     ys = [r[len(FEATURES)] for r in rows]
+    # What a suggestion is worth is the characters it saves: a taken suggestion counts
+    # in proportion to them (the taken ones weigh as many rows in all as they are), so
+    # the filter learns to keep the long right ones rather than only the many short ones.
+    taken = [r[-2] for r in rows if r[len(FEATURES)] > 0]
+    mean_taken = sum(taken) / max(1, len(taken))
+    weights = [r[-2] / mean_taken if r[len(FEATURES)] > 0 else 1.0 for r in rows]
     # Five folds, to say how well the fit carries to rows it did not see.
     held_scores, held_ys = [], []
     for k in range(5):
         train = [i for i in range(len(xs)) if i % 5 != k]
         test = [i for i in range(len(xs)) if i % 5 == k]
-        w, b = fit([xs[i] for i in train], [ys[i] for i in train])
+        w, b = fit([xs[i] for i in train], [ys[i] for i in train], [weights[i] for i in train])
         held_scores += [sigmoid(b + sum(wi * xi for wi, xi in zip(w, xs[i]))) for i in test]
         held_ys += [ys[i] for i in test]
-    w, b = fit(xs, ys)
+    w, b = fit(xs, ys, weights)
     scores = [sigmoid(b + sum(wi * xi for wi, xi in zip(w, x))) for x in xs]
     balanced = threshold(scores, rows, typed, BALANCED_LOSS_POINTS)
     strict = max(balanced, threshold(scores, rows, typed, STRICT_LOSS_POINTS))

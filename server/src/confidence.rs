@@ -3,7 +3,8 @@
 //! with the suggestion's shape and length and whether it repeats the file nearby, and
 //! [`Filter`] (a logistic regression trained offline on our replay, its weights in
 //! `server/data/confidence-filter.json`, written by `benches/scripts/train-confidence.py`)
-//! turns them into the chance of acceptance. The `confidence` setting picks the
+//! turns them into a score of how likely it is to be taken (trained with each taken
+//! suggestion weighted by the characters it saved). The `confidence` setting picks the
 //! threshold. A hidden answer stays in the suggestion cache, so typing along it finds
 //! it again (and scores what is left of it) without another model call.
 
@@ -172,9 +173,9 @@ pub struct Filter {
     pub weights: Vec<f32>,
     /// The intercept.
     pub bias: f32,
-    /// Lowest chance of acceptance shown with `balanced`.
+    /// Lowest score shown with `balanced`.
     pub balanced: f32,
-    /// Lowest chance of acceptance shown with `strict`.
+    /// Lowest score shown with `strict`.
     pub strict: f32,
 }
 
@@ -182,7 +183,7 @@ pub struct Filter {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
-    /// The chance the suggestion is taken, as the filter estimates it.
+    /// How likely the suggestion is to be taken, 0..1 (see [`Filter::score`]).
     pub score: f32,
     /// Whether it is shown under the setting in force.
     pub shown: bool,
@@ -221,7 +222,8 @@ impl Filter {
             && [&self.mean, &self.scale, &self.weights].iter().all(|v| v.len() == FEATURE_COUNT)
     }
 
-    /// The chance a suggestion with `features` is accepted.
+    /// The score of a suggestion with `features`: the logistic regression's output,
+    /// higher for suggestions likelier to be taken and saving more.
     pub fn score(&self, features: &Features) -> f32 {
         let mut z = self.bias;
         for i in 0..FEATURE_COUNT {

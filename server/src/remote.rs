@@ -11,7 +11,7 @@ mod api;
 pub mod health;
 mod stream;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use infill_context::{Finisher, PromptFormat};
@@ -30,6 +30,8 @@ const MAX_MS: u64 = 60_000;
 const PREFIX_BYTES: usize = 8192;
 /// Text after the cursor sent to the server.
 const SUFFIX_BYTES: usize = 2048;
+/// Most times the text sent is halved for a server whose context is too small.
+const MAX_HALVINGS: u32 = 4;
 /// Most other open files sent as `input_extra`, and bytes of each.
 const EXTRA_FILES: usize = 3;
 /// See `EXTRA_FILES`.
@@ -134,6 +136,8 @@ pub enum RemoteError {
         status: u16,
         /// Whether the body says the `suffix` field is not supported.
         suffix_refused: bool,
+        /// Whether the body says the request exceeds the model's context.
+        too_long: bool,
     },
     /// A reply that is not a completion.
     #[error("{0} answered something that is not a completion")]
@@ -194,6 +198,29 @@ impl RemoteInput {
     }
 }
 
+impl RemoteInput {
+    /// The input with its prefix and suffix cut to about a `2^halvings`th (whole lines
+    /// nearest the cursor) and no other files once halved at all.
+    pub fn halved(&self, halvings: u32) -> RemoteInput {
+        if halvings == 0 {
+            return self.clone();
+        }
+        let keep = |len: usize| len >> halvings.min(16);
+        // Whole lines: the prefix from the start of the line its cut falls in, the suffix
+        // to the end of that line.
+        let cut = infill_context::ceil_char_str(&self.prefix, self.prefix.len() - keep(self.prefix.len()));
+        let start = self.prefix[..cut].rfind('\n').map_or(0, |i| i + 1);
+        let cut = infill_context::ceil_char_str(&self.suffix, keep(self.suffix.len()));
+        let end = if cut == 0 { 0 } else { self.suffix[cut..].find('\n').map_or(self.suffix.len(), |i| cut + i + 1) };
+        RemoteInput {
+            prefix: self.prefix[start..].to_owned(),
+            suffix: self.suffix[..end].to_owned(),
+            extra: Vec::new(),
+            max_tokens: self.max_tokens,
+        }
+    }
+}
+
 /// The configured backend: its client, its health and what it was found to refuse.
 pub struct Remote {
     config: BackendConfig,
@@ -202,6 +229,9 @@ pub struct Remote {
     pub health: Health,
     /// The server refused `suffix` once: FIM tokens go into the prompt from then on.
     suffix_refused: AtomicBool,
+    /// How many times the text sent was halved because the server's context was too
+    /// small for it (kept for later requests).
+    halvings: AtomicU32,
 }
 
 impl Remote {
@@ -214,7 +244,7 @@ impl Remote {
             .build()
             .map_err(|_| RemoteError::Unreachable(config.url.clone()))?;
         let health = Health::new(config.budget);
-        Ok(Remote { config, client, health, suffix_refused: AtomicBool::new(false) })
+        Ok(Remote { config, client, health, suffix_refused: AtomicBool::new(false), halvings: AtomicU32::new(0) })
     }
 
     /// The settings it was made from.
@@ -241,17 +271,25 @@ impl Remote {
         (result, change)
     }
 
-    /// One request, retried once with FIM tokens in the prompt when `suffix` is refused.
+    /// One request, asked again with FIM tokens in the prompt when `suffix` is refused,
+    /// and with half the text when the server's context is too small for it.
     async fn ask(&self, input: &RemoteInput, finisher: &Finisher) -> Result<String, RemoteError> {
         let format = self.fim_format();
-        let inline_fim = self.suffix_refused.load(Ordering::Relaxed) && format.is_some();
-        match self.request(input, finisher, inline_fim.then_some(format).flatten()).await {
-            Err(RemoteError::Status { suffix_refused: true, .. }) if !inline_fim && format.is_some() => {
-                tracing::info!(url = %self.config.url, "the backend refuses `suffix`: writing FIM tokens into the prompt");
-                self.suffix_refused.store(true, Ordering::Relaxed);
-                self.request(input, finisher, format).await
+        loop {
+            let inline_fim = self.suffix_refused.load(Ordering::Relaxed) && format.is_some();
+            let halvings = self.halvings.load(Ordering::Relaxed);
+            let sent = input.halved(halvings);
+            match self.request(&sent, finisher, inline_fim.then_some(format).flatten()).await {
+                Err(RemoteError::Status { suffix_refused: true, .. }) if !inline_fim && format.is_some() => {
+                    tracing::info!(url = %self.config.url, "the backend refuses `suffix`: writing FIM tokens into the prompt");
+                    self.suffix_refused.store(true, Ordering::Relaxed);
+                }
+                Err(RemoteError::Status { too_long: true, .. }) if halvings < MAX_HALVINGS => {
+                    tracing::info!(url = %self.config.url, halvings = halvings + 1, "the backend's context is too small: sending less text");
+                    self.halvings.store(halvings + 1, Ordering::Relaxed);
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -280,8 +318,11 @@ impl Remote {
         if !status.is_success() {
             // A short look at the body: servers say there which field they refuse.
             let body = tokio::time::timeout(Duration::from_millis(200), response.text()).await;
-            let suffix_refused = body.is_ok_and(|b| b.is_ok_and(|b| b.to_ascii_lowercase().contains("suffix")));
-            return Err(RemoteError::Status { url, status: status.as_u16(), suffix_refused });
+            let body = body.ok().and_then(Result::ok).unwrap_or_default().to_ascii_lowercase();
+            let suffix_refused = body.contains("suffix");
+            let too_long =
+                body.contains("context") && ["exceed", "maximum", "too long"].iter().any(|w| body.contains(w));
+            return Err(RemoteError::Status { url, status: status.as_u16(), suffix_refused, too_long });
         }
         let mut reader = stream::Reader::default();
         let mut text = String::new();

@@ -142,6 +142,23 @@ mod tests {
     }
 
     #[test]
+    fn halving_keeps_the_lines_nearest_the_cursor_and_drops_other_files() {
+        let input = RemoteInput {
+            prefix: "line one\nline two\nline three\n    return ".into(),
+            suffix: "\nprint(1)\nprint(2)\n".into(),
+            extra: vec![("b.py".into(), "X = 1\n".into())],
+            max_tokens: 8,
+        };
+        assert_eq!(input.halved(0), input);
+        let half = input.halved(1);
+        assert_eq!((half.prefix.as_str(), half.suffix.as_str()), ("line three\n    return ", "\nprint(1)\n"));
+        assert!(half.extra.is_empty());
+        let tiny = input.halved(4);
+        assert!(input.prefix.ends_with(&tiny.prefix) && tiny.prefix.ends_with("return "), "{tiny:?}");
+        assert_eq!(input.halved(40).suffix, "", "any number of halvings is safe");
+    }
+
+    #[test]
     fn replies_give_their_text_and_anything_else_is_refused() {
         assert_eq!(RemoteApi::LlamaServer.piece(r#"{"content":"x","stop":false}"#), Some(("x".into(), false)));
         assert_eq!(RemoteApi::LlamaServer.piece(r#"{"content":"","stop":true}"#), Some((String::new(), true)));

@@ -1,7 +1,8 @@
 //! The backend's health: answers and failures as they come. A failing server is left
 //! alone for a while (1 s after the first failure, doubling to a minute), a slow one
-//! (answers past three times the router's budget) for 30 s; the first request after
-//! that tries it again. Each change between usable and not is reported once, so the
+//! (its smoothed answer time past three times the router's budget, once it has
+//! answered a few times: a first answer on a cold cache is slow anywhere) for 30 s;
+//! the first request after that tries it again. Each change between usable and not is reported once, so the
 //! user hears one message per outage, not one per keystroke.
 
 use std::sync::Mutex;
@@ -11,8 +12,10 @@ use super::RemoteError;
 
 /// Longest pause after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// Pause after a slow answer.
+/// Pause after answers that are slow on the whole.
 const SLOW_PAUSE: Duration = Duration::from_secs(30);
+/// Answers seen before the server can be found slow.
+const ANSWERS_BEFORE_SLOW: u32 = 5;
 
 /// A change the user should hear of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +32,8 @@ struct State {
     paused_until: Option<Instant>,
     /// Smoothed answer time, ms.
     latency_ms: Option<f64>,
+    /// Answers since the last pause.
+    answers: u32,
     /// Whether the user was told it is unusable (and not yet that it recovered).
     told: bool,
 }
@@ -58,12 +63,14 @@ impl Health {
         s.latency_ms = Some(smoothed);
         tracing::debug!(ms, smoothed, "remote answer");
         s.failures = 0;
-        if took > self.budget * 3 {
+        s.answers = s.answers.saturating_add(1);
+        if s.answers >= ANSWERS_BEFORE_SLOW && smoothed > 3.0 * self.budget.as_secs_f64() * 1e3 {
+            s.answers = 0;
             s.paused_until = Some(Instant::now() + SLOW_PAUSE);
             if !s.told {
                 s.told = true;
                 return Some(Change::Unusable(format!(
-                    "answers in {ms:.0} ms, past three times the {} ms budget: local answers only for {} s",
+                    "answers in {smoothed:.0} ms on average, past three times the {} ms budget: local answers only for {} s",
                     self.budget.as_millis(),
                     SLOW_PAUSE.as_secs()
                 )));
@@ -104,9 +111,13 @@ mod tests {
         assert_eq!(health.succeeded(Duration::from_millis(50)), Some(Change::Recovered));
         assert!(health.usable());
         assert_eq!(health.succeeded(Duration::from_millis(50)), None);
-        assert!(
-            matches!(health.succeeded(Duration::from_millis(400)), Some(Change::Unusable(m)) if m.contains("400 ms"))
-        );
+        let health = Health::new(Duration::from_millis(100));
+        for _ in 1..ANSWERS_BEFORE_SLOW {
+            assert_eq!(health.succeeded(Duration::from_millis(2000)), None, "a few slow answers are borne");
+        }
+        assert!(health.usable());
+        let slow = health.succeeded(Duration::from_millis(2000));
+        assert!(matches!(&slow, Some(Change::Unusable(m)) if m.contains("on average")), "{slow:?}");
         assert!(!health.usable(), "a slow server is paused too");
     }
 }
